@@ -1,0 +1,119 @@
+"""The one Settings object. Every ``IAS_*`` variable lives here.
+
+Read it through :func:`get_settings` (cached); tests build ``Settings(...)`` directly or
+call ``get_settings.cache_clear()`` after changing the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IAS_", env_file=None, extra="ignore")
+
+    # --- where the single-machine stack keeps its state -------------------------------
+    home: Path = Field(
+        default=Path(".ias"),
+        description="State directory of `ias up`: data of embedded servers, PID files, logs.",
+    )
+
+    # --- stores (unset = `ias up` starts an embedded server) --------------------------
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL DSN (SQLAlchemy async form `postgresql+asyncpg://…` or plain "
+        "`postgresql://…`). Unset: embedded PostgreSQL under IAS_HOME.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis/Valkey URL `redis://host:port/db`. Unset: embedded Valkey."
+    )
+    nats_url: str | None = Field(
+        default=None, description="NATS URL `nats://host:port` (JetStream on). Unset: embedded NATS."
+    )
+    clickhouse_url: str | None = Field(
+        default=None,
+        description="ClickHouse DSN: `chdb:///abs/dir` (embedded, in-process) or "
+        "`http://user:pw@host:8123/db`. Unset: `chdb://` directory under IAS_HOME.",
+    )
+
+    # --- usage queue ------------------------------------------------------------------
+    usage_stream: str = Field(default="USAGE", description="JetStream stream of usage events.")
+    usage_subject: str = Field(default="usage.v1", description="Subject of usage events.")
+
+    # --- SMTP (invites) ---------------------------------------------------------------
+    smtp_host: str | None = Field(default=None, description="SMTP server; unset: mails are logged.")
+    smtp_port: int = Field(default=587, description="SMTP port.")
+    smtp_user: str | None = Field(default=None, description="SMTP user.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(default="ias@localhost", description="Sender of invite mails.")
+    smtp_starttls: bool = Field(default=True, description="Use STARTTLS.")
+
+    # --- bootstrap --------------------------------------------------------------------
+    bootstrap_admin_email: str | None = Field(
+        default=None,
+        description="First System Admin created by `ias up` (default admin@ias.local).",
+    )
+    bootstrap_admin_password: SecretStr | None = Field(
+        default=None, description="Its password; unset: generated and printed once."
+    )
+
+    # --- Ray / Serve ------------------------------------------------------------------
+    serve_config: Path = Field(
+        default=Path("serve_config.yaml"), description="Serve config deployed by `ias up`."
+    )
+    serve_host: str = Field(default="127.0.0.1", description="Address of the Serve HTTP ingress.")
+    serve_port: int = Field(default=8000, ge=1, le=65535, description="Port of the Serve ingress.")
+    ray_num_cpus: int = Field(
+        default=8,
+        ge=1,
+        description="Logical CPUs Ray advertises (more than the cores: deployments use "
+        "fractional num_cpus).",
+    )
+    ray_object_store_mb: int = Field(default=512, ge=78, description="Ray object store size.")
+    serve_throughput_optimized: bool = Field(
+        default=True,
+        description="RAY_SERVE_THROUGHPUT_OPTIMIZED=1 + RAY_SERVE_ENABLE_HA_PROXY=1 "
+        "(HAProxy ingress, gRPC between deployments).",
+    )
+    up_timeout_s: float = Field(default=180.0, gt=0, description="How long `ias up` waits for health.")
+
+    # --- lifetimes and defaults -------------------------------------------------------
+    session_ttl_s: int = Field(default=12 * 3600, gt=0, description="Login session lifetime.")
+    invite_ttl_s: int = Field(default=7 * 24 * 3600, gt=0, description="Invite lifetime.")
+    key_cache_ttl_s: float = Field(default=5.0, ge=0, description="Gateway in-process key cache TTL.")
+    default_monthly_budget_tokens: int | None = Field(
+        default=None,
+        ge=0,
+        description="Budget of a new organisation in tokens per month; unset: unlimited.",
+    )
+
+    # --- observability ----------------------------------------------------------------
+    log_level: str = Field(default="INFO", description="Root log level.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        v = v.upper()
+        if v not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {v!r}")
+        return v
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _ch_dsn(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("chdb://", "http://", "https://")):
+            raise ValueError("IAS_CLICKHOUSE_URL must start with chdb://, http:// or https://")
+        return v
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

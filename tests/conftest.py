@@ -1,0 +1,120 @@
+"""Session-wide real services for the test suite. Never mocks.
+
+Each store is started on a free 127.0.0.1 port from the same wheels `ias up` uses
+(`ias_serve.stack.embedded`), unless `IAS_TEST_<STORE>_URL` points at one already running:
+IAS_TEST_DATABASE_URL (an admin DSN of a PostgreSQL server: the tests create and drop their
+own databases on it), IAS_TEST_REDIS_URL, IAS_TEST_NATS_URL, IAS_TEST_CLICKHOUSE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ias_serve.stack.embedded import (
+    EmbeddedNats,
+    EmbeddedPostgres,
+    EmbeddedValkey,
+    Started,
+    create_database,
+    free_port,
+    stop_pid,
+)
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _start(cls, base: Path, **kw) -> Started:
+    return cls(base / cls.name, free_port(), base / f"{cls.name}.log", **kw).start()
+
+
+@pytest.fixture(scope="session")
+def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("services")
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(services_dir: Path) -> Iterator[str]:
+    """DSN of the `postgres` database of a real PostgreSQL server (superuser)."""
+    if url := os.environ.get("IAS_TEST_DATABASE_URL"):
+        yield url
+        return
+    srv = _start(EmbeddedPostgres, services_dir)
+    try:
+        yield srv.url.rsplit("/", 1)[0] + "/postgres"
+    finally:
+        stop_pid(srv.pid, sig=EmbeddedPostgres.stop_signal)
+
+
+def _db_url(admin_url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def fresh_database(pg_admin_url: str):
+    """Factory: a new empty database on the test server; all are dropped at session end."""
+    created: list[str] = []
+
+    def make(prefix: str = "t") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}".lower()
+        create_database(pg_admin_url, name)
+        created.append(name)
+        return _db_url(pg_admin_url, name)
+
+    yield make
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        for name in created:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def database_url(fresh_database) -> str:
+    """A migrated (`alembic upgrade head`) database of its own for each test module."""
+    from ias_serve.db.migrate import upgrade_head
+
+    url = fresh_database("m")
+    upgrade_head(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url(services_dir: Path) -> Iterator[str]:
+    if url := os.environ.get("IAS_TEST_REDIS_URL"):
+        yield url
+        return
+    srv = _start(EmbeddedValkey, services_dir, persist=False)
+    try:
+        yield srv.url
+    finally:
+        stop_pid(srv.pid)
+
+
+@pytest.fixture(scope="session")
+def nats_url(services_dir: Path) -> Iterator[str]:
+    if url := os.environ.get("IAS_TEST_NATS_URL"):
+        yield url
+        return
+    srv = _start(EmbeddedNats, services_dir)
+    try:
+        yield srv.url
+    finally:
+        stop_pid(srv.pid)
+
+
+@pytest.fixture(scope="session")
+def clickhouse_dsn(services_dir: Path) -> str:
+    """`chdb:///dir` (in-process ClickHouse; one process per directory) or a server DSN."""
+    if url := os.environ.get("IAS_TEST_CLICKHOUSE_URL"):
+        return url
+    d = services_dir / "chdb"
+    d.mkdir()
+    return f"chdb://{d}"
