@@ -70,8 +70,7 @@ class Settings(BaseSettings):
     ray_num_cpus: int = Field(
         default=8,
         ge=1,
-        description="Logical CPUs Ray advertises (more than the cores: deployments use "
-        "fractional num_cpus).",
+        description="Logical CPUs Ray advertises (more than the cores: deployments use fractional num_cpus).",
     )
     ray_object_store_mb: int = Field(default=512, ge=78, description="Ray object store size.")
     serve_throughput_optimized: bool = Field(

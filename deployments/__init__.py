@@ -1,0 +1,1 @@
+"""The only package that imports Ray: one module per Serve app, plus the local launcher."""

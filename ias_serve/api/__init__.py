@@ -1,0 +1,1 @@
+"""FastAPI routers and app factories (thin: parse -> one service call -> response)."""

@@ -1,0 +1,98 @@
+"""Usage event wire format (ARCHITECTURE §3.6): gateway → JetStream `usage.v1` → recorder.
+
+One event per inference request, published after the response ends. The JSON body is
+``UsageEvent.model_dump_json()``; the JetStream message id is ``request_id`` (publish
+deduplication), and the recorder inserts ``to_row()`` values in ``USAGE_EVENT_COLUMNS``
+order into ClickHouse ``usage_events``.
+
+Identifiers of Postgres rows (org, user, key) are UUIDs; ``request_id`` is the gateway's
+request id (an opaque string, the same the client sees in ``X-Request-ID``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# ClickHouse UInt32 columns: refuse what the column would silently wrap; no "12" or True.
+_UINT32_MAX: Final = 2**32 - 1
+UInt32 = Annotated[int, Field(ge=0, le=_UINT32_MAX, strict=True)]
+
+
+class UsageStatus(StrEnum):
+    """How the request ended. Every status is metered (tokens already generated count)."""
+
+    OK = "ok"
+    """Completed normally."""
+    CANCELLED = "cancelled"
+    """The client disconnected; the engine request was cancelled."""
+    ERROR = "error"
+    """The engine or upstream failed after the request was admitted."""
+
+
+USAGE_EVENT_COLUMNS: Final[tuple[str, ...]] = (
+    "request_id",
+    "ts",
+    "org_id",
+    "user_id",
+    "key_id",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "latency_ms",
+    "ttft_ms",
+    "status",
+)
+"""Column order of :meth:`UsageEvent.to_row` (the ClickHouse ``usage_events`` columns)."""
+
+
+class UsageEvent(BaseModel):
+    """One metered request. Immutable: built once by the gateway, retried as is."""
+
+    # extra="ignore": a newer gateway may add fields; an older recorder must still record.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    request_id: str = Field(min_length=1, max_length=128)
+    ts: datetime = Field(description="When the request started, timezone-aware (normalised to UTC).")
+    org_id: uuid.UUID
+    user_id: uuid.UUID
+    key_id: uuid.UUID
+    model: str = Field(min_length=1, max_length=256, description="Public model name asked for.")
+    input_tokens: UInt32
+    output_tokens: UInt32
+    latency_ms: UInt32 = Field(description="Request start to the last byte sent.")
+    ttft_ms: UInt32 | None = Field(
+        default=None, description="Time to first token; None for non-streaming responses."
+    )
+    status: UsageStatus = UsageStatus.OK
+
+    @field_validator("ts")
+    @classmethod
+    def _utc(cls, v: datetime) -> datetime:
+        if v.tzinfo is None or v.tzinfo.utcoffset(v) is None:
+            raise ValueError("ts must be timezone-aware")
+        return v.astimezone(UTC)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def to_row(self) -> tuple[Any, ...]:
+        """Values in :data:`USAGE_EVENT_COLUMNS` order, typed for clickhouse-connect."""
+        return (
+            self.request_id,
+            self.ts,
+            self.org_id,
+            self.user_id,
+            self.key_id,
+            self.model,
+            self.input_tokens,
+            self.output_tokens,
+            self.latency_ms,
+            self.ttft_ms,
+            self.status.value,
+        )

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite (what `make test` and CI run):
+#   1. lint (ruff)
+#   2. unit tests (pure logic) with >= 80% line coverage of ias_serve/domain and ias_serve/protocol
+#   3. component and end-to-end tests against real services (embedded PostgreSQL, Valkey, NATS,
+#      chDB, a local Ray), started by the tests themselves on free ports
+# pytest's exit code 5 ("no tests ran") is a failure here, like any other non-zero code.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+export HF_HUB_OFFLINE=1 RAY_USAGE_STATS_ENABLED=0 PYTHONUNBUFFERED=1
+
+run_pytest() {
+  local what=$1; shift
+  "$VENV/bin/python" -m pytest "$@"
+  local rc=$?
+  if [ $rc -eq 5 ]; then
+    echo "FAIL: $what: no tests were collected (pytest exit code 5)" >&2
+    exit 1
+  elif [ $rc -ne 0 ]; then
+    echo "FAIL: $what (pytest exit code $rc)" >&2
+    exit $rc
+  fi
+}
+
+echo "== lint"
+"$VENV/bin/ruff" check . || { echo "FAIL: ruff" >&2; exit 1; }
+
+echo "== unit tests (+ coverage of domain and protocol)"
+run_pytest "unit tests" tests/unit -q \
+  --cov=ias_serve/domain --cov=ias_serve/protocol --cov-report=term-missing:skip-covered \
+  --cov-fail-under=80
+
+echo "== component and end-to-end tests (real services)"
+run_pytest "component/e2e tests" tests/component tests/e2e -q -rs --durations=10 -p no:cacheprovider
+
+echo "== all test stages passed"

@@ -1,0 +1,101 @@
+"""`ias up` / `status` / `logs` / `down` as a user runs them: the real CLI, real processes.
+
+One full cycle (about a minute on 2 cores: Ray + Serve in throughput-optimized mode).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from ias_serve.stack.embedded import free_port, pid_alive, processes_mentioning
+
+pytestmark = pytest.mark.stack
+REPO = Path(__file__).resolve().parents[2]
+IAS = [sys.executable, "-m", "ias_serve.stack.cli"]
+
+
+def ias(args: list[str], env: dict[str, str], timeout: float = 400) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*IAS, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def stack_env(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("ias_home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IAS_")}
+    env.update({"IAS_HOME": str(home), "IAS_SERVE_PORT": str(free_port()), "IAS_UP_TIMEOUT_S": "240"})
+    yield env
+    ias(["down"], env)
+
+
+def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
+    home = Path(stack_env["IAS_HOME"])
+    base = f"http://127.0.0.1:{stack_env['IAS_SERVE_PORT']}"
+
+    first = ias(["up"], stack_env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    out = first.stdout
+    for step in ("postgres", "valkey", "nats", "alembic upgrade head", "ClickHouse schema", "Ray Serve"):
+        assert step in out, f"progress step {step!r} missing:\n{out}"
+    assert f"{base}/v1" in out and f"{base}/api" in out
+    assert "shown only this once" in out, out
+    password = next(line.split()[1] for line in out.splitlines() if line.strip().startswith("password"))
+
+    state = json.loads((home / "state.json").read_text())
+    procs = state["processes"]
+    assert set(procs) == {"postgres", "valkey", "nats", "serve"}
+    assert all(pid_alive(p["pid"]) for p in procs.values())
+    # each store on a port of its own, none on the standard ones
+    ports = [procs[n]["port"] for n in ("postgres", "valkey", "nats")]
+    assert len(set(ports)) == 3 and not {5432, 6379, 4222} & set(ports)
+
+    # every HTTP app answers through the Serve ingress, with a request id echoed
+    for prefix, name in (("/v1", "gateway"), ("/api", "management"), ("/analytics", "analytics")):
+        r = httpx.get(f"{base}{prefix}/health", headers={"X-Request-ID": "e2e-check-1"}, timeout=10)
+        assert r.status_code == 200 and r.json()["app"] == name
+        assert r.headers.get_list("x-request-id") == ["e2e-check-1"]
+    metrics = httpx.get(f"{base}/api/metrics", timeout=10)
+    assert metrics.status_code == 200 and "# TYPE" in metrics.text
+
+    # the database was migrated and the admin bootstrapped, with an argon2id hash
+    with psycopg.connect(procs["postgres"]["url"]) as conn:
+        row = conn.execute(
+            "SELECT password_hash, is_system_admin FROM users WHERE lower(email) = 'admin@ias.local'"
+        ).fetchone()
+    assert row is not None and row[1] is True and row[0].startswith("$argon2id$")
+    from argon2 import PasswordHasher
+
+    assert PasswordHasher().verify(row[0], password)
+
+    # ClickHouse schema is there (chDB directory under IAS_HOME)
+    assert (home / "data" / "clickhouse").is_dir() and any((home / "data" / "clickhouse").iterdir())
+
+    status = ias(["status", "--json"], stack_env)
+    assert status.returncode == 0, status.stdout + status.stderr
+    health = json.loads(status.stdout)
+    assert {h["name"] for h in health} >= {"postgres", "valkey", "nats", "clickhouse", "serve", "app:usage"}
+    assert all(h["ok"] for h in health)
+
+    # a second `ias up` is safe: reuses everything, prints no new password
+    second = ias(["up"], stack_env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert second.stdout.count("already running") >= 4
+    assert "shown only this once" not in second.stdout
+    assert json.loads((home / "state.json").read_text())["processes"] == procs
+
+    logs = ias(["logs", "postgres", "-n", "5"], stack_env)
+    assert logs.returncode == 0 and logs.stdout.strip()
+
+    down = ias(["down"], stack_env)
+    assert down.returncode == 0, down.stderr
+    assert all(not pid_alive(p["pid"]) for p in procs.values())
+    assert processes_mentioning(home) == {}, "ias down left processes behind"
+    assert (home / "data" / "postgres" / "PG_VERSION").exists(), "ias down must keep the data"
+    assert ias(["status"], stack_env).returncode == 1
