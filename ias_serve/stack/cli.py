@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from ias_serve.errors import ConfigurationError
+from ias_serve.errors import IASError
 from ias_serve.settings import Settings
 from ias_serve.stack.stack import Stack
 
@@ -76,7 +76,7 @@ def up() -> None:
     t0 = time.monotonic()
     try:
         res = stack.up()
-    except (ConfigurationError, OSError) as e:
+    except (IASError, OSError) as e:
         raise _fail(e) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None

@@ -69,7 +69,9 @@ def test_apps_serve_health_on_ray(ray_cluster: None) -> None:
     serve.run(gateway.build_app({}), name="gateway", route_prefix="/v1")
     handle = serve.run(usage.build_app({"batch_size": 10}), name="usage", route_prefix=None)
     try:
-        r = httpx.get(f"http://127.0.0.1:{port}/v1/health", headers={"X-Request-ID": "ray-test-1"}, timeout=30)
+        r = httpx.get(
+            f"http://127.0.0.1:{port}/v1/health", headers={"X-Request-ID": "ray-test-1"}, timeout=30
+        )
         assert r.status_code == 200 and r.json() == {"status": "ok", "app": "gateway", "version": "0.1.0"}
         assert r.headers.get_list("x-request-id") == ["ray-test-1"]
         assert handle.check_health.remote().result(timeout_s=30) is None

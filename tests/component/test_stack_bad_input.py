@@ -124,3 +124,11 @@ def test_status_and_down_on_an_empty_home(env: dict[str, str]) -> None:
     assert st.returncode == 1 and "not started" in st.stdout
     down = ias(["down"], env)
     assert down.returncode == 0 and "nothing recorded" in down.stdout
+
+
+def test_too_short_bootstrap_password_is_refused_and_rolled_back(env: dict[str, str]) -> None:
+    env["IAS_BOOTSTRAP_ADMIN_PASSWORD"] = "short"
+    res = ias(["up"], env)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "password" in res.stderr.lower() and "Traceback" not in res.stderr
+    assert processes_under(Path(env["IAS_HOME"])) == []

@@ -63,7 +63,9 @@ def test_openai_and_rest_error_bodies() -> None:
             "code": "insufficient_quota",
         }
     }
-    assert e.rest_body() == {"error": {"code": "insufficient_quota", "message": "monthly token budget exhausted"}}
+    assert e.rest_body() == {
+        "error": {"code": "insufficient_quota", "message": "monthly token budget exhausted"}
+    }
     nf = errors.ModelNotFound("no model 'x'", param="model")
     assert (nf.status, nf.code, nf.openai_body()["error"]["param"]) == (404, "model_not_found", "model")
     override = errors.Unauthenticated("session expired", code="session_expired")
@@ -79,3 +81,11 @@ def test_every_error_status_is_an_http_error_or_internal() -> None:
     assert len(classes) >= 12
     for cls in classes:
         assert 400 <= cls.status <= 599 and cls.code and cls.openai_type
+
+
+def test_readme_documents_every_setting() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [f"IAS_{n.upper()}" for n in Settings.model_fields if f"`IAS_{n.upper()}`" not in readme]
+    assert missing == [], f"README settings table lacks {missing}"

@@ -1,0 +1,69 @@
+"""The insert-only audit log: record and query, nothing else (the database forbids the rest)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ias_serve.db.models import AuditEntry
+from ias_serve.db.repositories._base import Repository, page
+from ias_serve.domain.audit import AuditAction, redact
+
+
+class AuditRepository(Repository):
+    async def record(
+        self,
+        action_type: AuditAction | str,
+        *,
+        org_id: uuid.UUID | None = None,
+        user_id: uuid.UUID | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Insert one row in the caller's transaction (commits or rolls back with the change
+        it describes). Secrets in ``payload`` are redacted (:func:`ias_serve.domain.audit.redact`)."""
+        entry = AuditEntry(
+            org_id=org_id,
+            user_id_performing_action=user_id,
+            action_type=str(action_type),
+            payload=redact(dict(payload or {})),
+        )
+        self.session.add(entry)
+        await self.session.flush()
+        return entry
+
+    async def get(self, entry_id: int) -> AuditEntry | None:
+        return await self.session.get(AuditEntry, entry_id)
+
+    async def list_entries(
+        self,
+        *,
+        org_id: uuid.UUID | None = None,
+        user_id: uuid.UUID | None = None,
+        action_type: AuditAction | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Newest first. ``since`` inclusive, ``until`` exclusive. Page on with
+        ``before_id=<id of the last row of the previous page>`` (keyset paging, stable under
+        concurrent inserts). ``org_id=None`` means every organisation."""
+        lim, _ = page(limit)
+        stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(lim)
+        if org_id is not None:
+            stmt = stmt.where(AuditEntry.org_id == org_id)
+        if user_id is not None:
+            stmt = stmt.where(AuditEntry.user_id_performing_action == user_id)
+        if action_type is not None:
+            stmt = stmt.where(AuditEntry.action_type == str(action_type))
+        if since is not None:
+            stmt = stmt.where(AuditEntry.ts >= since)
+        if until is not None:
+            stmt = stmt.where(AuditEntry.ts < until)
+        if before_id is not None:
+            stmt = stmt.where(AuditEntry.id < before_id)
+        return list(await self.session.scalars(stmt))
