@@ -40,14 +40,8 @@ def services_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_admin_url(services_dir: Path) -> Iterator[str]:
     """DSN of the `postgres` database of a real PostgreSQL server (superuser)."""
-    if url := os.environ.get("IAS_TEST_DATABASE_URL"):
-        yield url
-        return
-    srv = _start(EmbeddedPostgres, services_dir)
-    try:
-        yield srv.url.rsplit("/", 1)[0] + "/postgres"
-    finally:
-        stop_pid(srv.pid, sig=EmbeddedPostgres.stop_signal)
+    for url in _given_or_embedded("IAS_TEST_DATABASE_URL", EmbeddedPostgres, services_dir):
+        yield url if os.environ.get("IAS_TEST_DATABASE_URL") else _db_url(url, "postgres")
 
 
 def _db_url(admin_url: str, name: str) -> str:
@@ -86,28 +80,25 @@ def database_url(fresh_database) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def redis_url(services_dir: Path) -> Iterator[str]:
-    if url := os.environ.get("IAS_TEST_REDIS_URL"):
+def _given_or_embedded(env_var: str, cls, services_dir: Path, **kw) -> Iterator[str]:
+    if url := os.environ.get(env_var):
         yield url
         return
-    srv = _start(EmbeddedValkey, services_dir, persist=False)
+    srv = _start(cls, services_dir, **kw)
     try:
         yield srv.url
     finally:
-        stop_pid(srv.pid)
+        stop_pid(srv.pid, sig=cls.stop_signal)
+
+
+@pytest.fixture(scope="session")
+def redis_url(services_dir: Path) -> Iterator[str]:
+    yield from _given_or_embedded("IAS_TEST_REDIS_URL", EmbeddedValkey, services_dir, persist=False)
 
 
 @pytest.fixture(scope="session")
 def nats_url(services_dir: Path) -> Iterator[str]:
-    if url := os.environ.get("IAS_TEST_NATS_URL"):
-        yield url
-        return
-    srv = _start(EmbeddedNats, services_dir)
-    try:
-        yield srv.url
-    finally:
-        stop_pid(srv.pid)
+    yield from _given_or_embedded("IAS_TEST_NATS_URL", EmbeddedNats, services_dir)
 
 
 @pytest.fixture(scope="session")

@@ -25,11 +25,11 @@ class Health:
 
 def probe_postgres(url: str) -> Health:
     import psycopg
-    from sqlalchemy.engine import make_url
+
+    from ias_serve.db.engine import libpq_dsn
 
     try:
-        u = make_url(url).set(drivername="postgresql")
-        with psycopg.connect(u.render_as_string(hide_password=False), connect_timeout=3) as c:
+        with psycopg.connect(libpq_dsn(url), connect_timeout=3) as c:
             version = c.execute("SHOW server_version").fetchone()[0]
         return Health("postgres", True, f"PostgreSQL {version}")
     except Exception as e:
