@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite (what `make test` and CI run):
-#   1. lint (ruff)
+#   1. lint and format check (ruff)
 #   2. unit tests (pure logic) with >= 80% line coverage of ias_serve/domain and ias_serve/protocol
 #   3. component and end-to-end tests against real services (embedded PostgreSQL, Valkey, NATS,
 #      chDB, a local Ray), started by the tests themselves on free ports
@@ -24,7 +24,8 @@ run_pytest() {
 }
 
 echo "== lint"
-"$VENV/bin/ruff" check . || { echo "FAIL: ruff" >&2; exit 1; }
+"$VENV/bin/ruff" check . || { echo "FAIL: ruff check" >&2; exit 1; }
+"$VENV/bin/ruff" format --check . || { echo "FAIL: ruff format (run: $VENV/bin/ruff format .)" >&2; exit 1; }
 
 echo "== unit tests (+ coverage of domain and protocol)"
 run_pytest "unit tests" tests/unit -q \

@@ -52,30 +52,61 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
+def session_members(sid: int) -> list[int]:
+    """Live processes of session `sid` (every server here is started as a session leader)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields after the command: state, ppid, pgrp, session, ...
+        if fields[0] != "Z" and int(fields[3]) == sid:
+            members.append(int(entry))
+    return members
+
+
 def stop_pid(pid: int, timeout: float = 10.0, sig: int = signal.SIGTERM) -> bool:
-    """Stop a process we started (and its process group). True when it is gone."""
-    if not pid_alive(pid):
-        return True
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
+    """Stop a server we started: its leader with `sig`, then whatever is left of its session
+    (Ray's agents and Serve's HAProxy outlive a killed launcher otherwise). True when the
+    session is empty. Safe on a dead leader: a session id is not reused while members live."""
+    if pid_alive(pid):
         try:
             os.kill(pid, sig)
         except ProcessLookupError:
-            return True
+            pass
+        _wait_gone([pid], timeout)
+    left = [p for p in session_members(pid) if p != os.getpid()]
+    for s in (signal.SIGTERM, signal.SIGKILL):
+        if not left:
+            break
+        for p in left:
+            try:
+                os.kill(p, s)
+            except ProcessLookupError:
+                pass
+        left = _wait_gone(left, 5.0)
+    if pid_alive(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _wait_gone([pid], 2.0)
+    return not pid_alive(pid) and not session_members(pid)
+
+
+def _wait_gone(pids: list[int], timeout: float) -> list[int]:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _reap(pid)
-        if not pid_alive(pid):
-            return True
+    while True:
+        for p in pids:
+            _reap(p)
+        left = [p for p in pids if pid_alive(p)]
+        if not left or time.monotonic() > deadline:
+            return left
         time.sleep(0.05)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    time.sleep(0.2)
-    _reap(pid)
-    return not pid_alive(pid)
 
 
 def processes_mentioning(path: Path) -> dict[int, str]:

@@ -31,7 +31,6 @@ from ias_serve.stack.embedded import (
     free_port,
     pid_alive,
     port_in_use,
-    processes_mentioning,
     stop_pid,
     tail,
 )
@@ -114,6 +113,7 @@ class Stack:
         self.home.mkdir(parents=True, exist_ok=True)
         config = self._config_path()
         state = StackState.load(self.home)
+        self._clear_stale(state)
         self._check_serve_port(state)
         started: list[str] = []
         reused: list[str] = []
@@ -160,6 +160,14 @@ class Stack:
             reused=reused,
         )
 
+    def _clear_stale(self, state: StackState) -> None:
+        """Records whose process died (a crash, a reboot): clean up what is left of them."""
+        for name, rec in list(state.processes.items()):
+            if not record_alive(rec):
+                self.report.info(f"{name}: stale record (pid {rec.pid} is not running), starting anew")
+                self._stop(name, state)
+        state.save(self.home)
+
     def _config_path(self) -> Path:
         path = self.settings.serve_config.expanduser().resolve()
         if not path.is_file():
@@ -189,9 +197,6 @@ class Stack:
                 f"{name} (pid {rec.pid}) runs but does not answer at {rec.url} ({h.detail}); "
                 f"run `ias down` and `ias up` again; log: {rec.log}"
             )
-        if rec:
-            self.report.info(f"{name}: stale record (pid {rec.pid} is not running), starting anew")
-            del state.processes[name]
         port = state.ports.get(name) or free_port()
         kwargs = {"persist": True} if cls is EmbeddedValkey else {}
         srv = cls(self.paths.data(name), port, self.paths.log(name), **kwargs).start()
@@ -249,9 +254,6 @@ class Stack:
         rec = state.processes.get(SERVE)
         if rec and record_alive(rec):
             return "already running"
-        if rec:
-            self.report.info(f"serve: stale record (pid {rec.pid} is not running), starting anew")
-            del state.processes[SERVE]
         s = self.settings
         self._check_serve_port(state)
         env = self._serve_env(state, urls, ch)
@@ -383,15 +385,13 @@ class Stack:
         rec = state.processes.pop(name, None)
         if rec is None:
             return "not running"
-        if not record_alive(rec):
-            return f"was not running (stale pid {rec.pid})"
-        ok = stop_pid(rec.pid, timeout=60 if name == SERVE else 15, sig=rec.stop_signal)
         if name == SERVE:
             self.paths.serve_status.unlink(missing_ok=True)
-            # Serve's HAProxy runs in a session of its own, outside the launcher's process
-            # group; it is ours when its config lies under this IAS_HOME.
-            for pid in processes_mentioning(self.paths.haproxy):
-                stop_pid(pid, timeout=5)
+        if not record_alive(rec):
+            # the leader is gone; what is left of its session (Ray agents, HAProxy) is ours
+            stop_pid(rec.pid)
+            return f"was not running (stale pid {rec.pid})"
+        ok = stop_pid(rec.pid, timeout=60 if name == SERVE else 15, sig=rec.stop_signal)
         return f"stopped (pid {rec.pid})" if ok else f"could not stop pid {rec.pid}"
 
     # --- status -------------------------------------------------------------------------

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
-from ias_serve.stack.embedded import free_port, pid_alive, processes_mentioning
+from ias_serve.stack.embedded import free_port, pid_alive, processes_mentioning, session_members
 
 pytestmark = pytest.mark.stack
 REPO = Path(__file__).resolve().parents[2]
@@ -24,6 +27,13 @@ IAS = [sys.executable, "-m", "ias_serve.stack.cli"]
 
 def ias(args: list[str], env: dict[str, str], timeout: float = 400) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*IAS, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def wait_until(cond: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +102,20 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
 
     logs = ias(["logs", "postgres", "-n", "5"], stack_env)
     assert logs.returncode == 0 and logs.stdout.strip()
+
+    # the Serve launcher dies hard: status says so, and `ias up` cleans up what is left of its
+    # session (Ray agents, HAProxy holding the port) and starts it anew
+    old_serve = procs["serve"]["pid"]
+    os.kill(old_serve, signal.SIGKILL)
+    wait_until(lambda: not pid_alive(old_serve))
+    assert ias(["status"], stack_env).returncode == 1
+    third = ias(["up"], stack_env)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert f"serve: stale record (pid {old_serve}" in third.stdout
+    assert session_members(old_serve) == []
+    procs = json.loads((home / "state.json").read_text())["processes"]
+    assert procs["serve"]["pid"] != old_serve
+    assert httpx.get(f"{base}/api/health", timeout=10).status_code == 200
 
     down = ias(["down"], stack_env)
     assert down.returncode == 0, down.stderr
