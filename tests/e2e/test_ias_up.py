@@ -15,10 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
 import pytest
 
 from ias_serve.stack.embedded import free_port, pid_alive, processes_mentioning, session_members
+from ias_serve.stack.state import Paths
 
 pytestmark = pytest.mark.stack
 REPO = Path(__file__).resolve().parents[2]
@@ -71,6 +73,14 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
         r = httpx.get(f"{base}{prefix}/health", headers={"X-Request-ID": "e2e-check-1"}, timeout=10)
         assert r.status_code == 200 and r.json()["app"] == name
         assert r.headers.get_list("x-request-id") == ["e2e-check-1"]
+    # Serve runs in throughput-optimized mode: HAProxy itself holds the ingress port
+    listener = next(
+        c.pid
+        for c in psutil.net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == int(stack_env["IAS_SERVE_PORT"])
+    )
+    assert psutil.Process(listener).name() == "haproxy"
+    assert str(Paths(home).haproxy) in " ".join(psutil.Process(listener).cmdline())
     metrics = httpx.get(f"{base}/api/metrics", timeout=10)
     assert metrics.status_code == 200 and "# TYPE" in metrics.text
 
