@@ -102,6 +102,15 @@ def probe_serve(status_file: Path, base_url: str, *, max_age_s: float = 10.0) ->
     return out
 
 
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***, for messages and logs."""
+    u = urlparse(url)
+    if not u.password:
+        return url
+    netloc = u.netloc.replace(f":{u.password}@", ":***@", 1)
+    return u._replace(netloc=netloc).geturl()
+
+
 def _short(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0] if text else ''}"[:200]

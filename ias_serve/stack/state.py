@@ -31,7 +31,6 @@ class ProcessRecord(BaseModel):
 class StackState(BaseModel):
     processes: dict[str, ProcessRecord] = Field(default_factory=dict)
     ports: dict[str, int] = Field(default_factory=dict)
-    admin_email: str | None = None
 
     @classmethod
     def load(cls, home: Path) -> StackState:

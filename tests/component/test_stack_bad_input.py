@@ -91,9 +91,10 @@ def test_stale_pid_file_then_failing_step_leaves_nothing_running(env: dict[str, 
 
 
 def test_unreachable_database_url(env: dict[str, str]) -> None:
-    env["IAS_DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{free_port()}/ias"
+    env["IAS_DATABASE_URL"] = f"postgresql://postgres:s3cret-pw@127.0.0.1:{free_port()}/ias"
     res = ias(["up"], env)
     assert res.returncode == 1
+    assert "s3cret-pw" not in res.stdout + res.stderr and "postgres:***@" in res.stderr
     assert "IAS_DATABASE_URL" in res.stderr and "does not answer" in res.stderr
     assert "unset IAS_DATABASE_URL" in res.stderr
     assert processes_under(Path(env["IAS_HOME"])) == []
