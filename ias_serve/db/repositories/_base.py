@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import Enum
-from typing import Any, Final, Literal, NoReturn
+from typing import Any, Final, Literal, NoReturn, TypeVar
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,7 @@ Unset = Literal[_Unset.UNSET]
 """Type of :data:`UNSET`: "leave this column as it is" where ``None`` is a meaningful value."""
 
 MAX_PAGE = 1000
+M = TypeVar("M")
 
 # unique / primary key constraint → (param, message)
 _CONFLICTS: dict[str, tuple[str, str]] = {
@@ -103,6 +105,23 @@ class Repository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def _update_by_id(
+        self, model: type[M], row_id: Any, values: dict[str, Any], missing: NotFound
+    ) -> M:
+        """UPDATE one row by primary key and return it refreshed (``missing`` when it is gone)."""
+        stmt = (
+            update(model)
+            .where(model.id == row_id)  # type: ignore[attr-defined]
+            .values(**values)
+            .returning(model)
+            .execution_options(populate_existing=True)
+        )
+        async with savepoint(self.session):
+            row = await self.session.scalar(stmt)
+        if row is None:
+            raise missing
+        return row
 
     async def _add(self, obj: Any) -> None:
         async with savepoint(self.session):

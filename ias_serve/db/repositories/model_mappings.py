@@ -10,10 +10,10 @@ import uuid
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import any_, delete, or_, select, update
+from sqlalchemy import any_, delete, or_, select
 
 from ias_serve.db.models import ModelMapping
-from ias_serve.db.repositories._base import UNSET, Repository, Unset, savepoint
+from ias_serve.db.repositories._base import UNSET, Repository, Unset
 from ias_serve.domain.model_mappings import (
     BackendKind,
     normalize_allow_list,
@@ -120,18 +120,9 @@ class ModelMappingRepository(Repository):
             )
         if not values:
             return current
-        stmt = (
-            update(ModelMapping)
-            .where(ModelMapping.id == mapping_id)
-            .values(**values)
-            .returning(ModelMapping)
-            .execution_options(populate_existing=True)
+        return await self._update_by_id(
+            ModelMapping, mapping_id, values, NotFound("model mapping not found", param="id")
         )
-        async with savepoint(self.session):
-            mapping = await self.session.scalar(stmt)
-        if mapping is None:  # deleted concurrently
-            raise NotFound("model mapping not found", param="id")
-        return mapping
 
     async def delete(self, mapping_id: uuid.UUID) -> bool:
         stmt = (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from ias_serve.db.models import Organization
-from ias_serve.db.repositories._base import UNSET, Repository, Unset, page, savepoint
+from ias_serve.db.repositories._base import UNSET, Repository, Unset, page
 from ias_serve.domain.roles import Status
 from ias_serve.domain.validation import clean_name
 from ias_serve.errors import NotFound
@@ -59,15 +59,6 @@ class OrgRepository(Repository):
             values["status"] = status
         if not values:
             return await self.require(org_id)
-        stmt = (
-            update(Organization)
-            .where(Organization.id == org_id)
-            .values(**values)
-            .returning(Organization)
-            .execution_options(populate_existing=True)
+        return await self._update_by_id(
+            Organization, org_id, values, NotFound("organisation not found", param="org_id")
         )
-        async with savepoint(self.session):
-            org = await self.session.scalar(stmt)
-        if org is None:
-            raise NotFound("organisation not found", param="org_id")
-        return org

@@ -93,18 +93,7 @@ class UserRepository(Repository):
             values["password_hash"] = password_hash
         if not values:
             return await self.require(user_id)
-        stmt = (
-            update(User)
-            .where(User.id == user_id)
-            .values(**values)
-            .returning(User)
-            .execution_options(populate_existing=True)
-        )
-        async with savepoint(self.session):
-            user = await self.session.scalar(stmt)
-        if user is None:
-            raise NotFound("user not found", param="user_id")
-        return user
+        return await self._update_by_id(User, user_id, values, NotFound("user not found", param="user_id"))
 
     async def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> User:
         return await self.update(user_id, password_hash=password_hash)
