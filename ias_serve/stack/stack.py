@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -381,14 +382,17 @@ class Stack:
         rec = state.processes.pop(name, None)
         if rec is None:
             return "not running"
-        if name == SERVE:
-            self.paths.serve_status.unlink(missing_ok=True)
-        if not record_alive(rec):
+        if record_alive(rec):
+            ok = stop_pid(rec.pid, timeout=60 if name == SERVE else 15, sig=rec.stop_signal)
+            outcome = f"stopped (pid {rec.pid})" if ok else f"could not stop pid {rec.pid}"
+        else:
             # the leader is gone; what is left of its session (Ray agents, HAProxy) is ours
             stop_pid(rec.pid)
-            return f"was not running (stale pid {rec.pid})"
-        ok = stop_pid(rec.pid, timeout=60 if name == SERVE else 15, sig=rec.stop_signal)
-        return f"stopped (pid {rec.pid})" if ok else f"could not stop pid {rec.pid}"
+            outcome = f"was not running (stale pid {rec.pid})"
+        if name == SERVE:
+            self.paths.serve_status.unlink(missing_ok=True)
+            shutil.rmtree(self.paths.haproxy, ignore_errors=True)  # rewritten at each start
+        return outcome
 
     # --- status -------------------------------------------------------------------------
     def status(self) -> list[probes.Health]:

@@ -131,5 +131,6 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
     assert down.returncode == 0, down.stderr
     assert all(not pid_alive(p["pid"]) for p in procs.values())
     assert processes_mentioning(home) == {}, "ias down left processes behind"
+    assert not Paths(home).haproxy.exists()
     assert (home / "data" / "postgres" / "PG_VERSION").exists(), "ias down must keep the data"
     assert ias(["status"], stack_env).returncode == 1
