@@ -90,6 +90,24 @@ class Settings(BaseSettings):
         description="Budget of a new organisation in tokens per month; unset: unlimited.",
     )
 
+    # --- gateway ----------------------------------------------------------------------
+    gateway_max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Largest request body `/v1` accepts (bytes)."
+    )
+    gateway_default_max_tokens: int = Field(
+        default=1024,
+        ge=1,
+        description="Output tokens reserved against the budget when a request names no max_tokens.",
+    )
+    budget_fail_open: bool = Field(
+        default=False,
+        description="When Redis is unreachable: false = refuse inference with 503 (fail closed), "
+        "true = serve it unmetered against the budget (usage is still recorded).",
+    )
+    model_cache_ttl_s: float = Field(
+        default=5.0, gt=0, description="How often the gateway re-reads model mappings from PostgreSQL."
+    )
+
     # --- observability ----------------------------------------------------------------
     log_level: str = Field(default="INFO", description="Root log level.")
 

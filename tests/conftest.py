@@ -131,3 +131,13 @@ def ray_cluster() -> Iterator[None]:
 
         serve.shutdown()
         ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def serve_url(ray_cluster: None) -> str:
+    """Serve's HTTP proxy on a free port, started once for the session's Ray instance."""
+    from ray import serve
+
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    return f"http://127.0.0.1:{port}"

@@ -1,46 +1,93 @@
 """App factories of the HTTP Serve apps.
 
-The gateway, management and analytics logic land in later issues; until then each app
-serves its health endpoint and Prometheus metrics only (see the README).
+The management and analytics logic land in later issues; until then those apps serve their
+health endpoint and Prometheus metrics only (see the README).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from ias_serve import __version__
+from ias_serve.api.gateway import router as gateway_router
 from ias_serve.api.health import health_router
-from ias_serve.errors import IASError
+from ias_serve.errors import BadRequest, IASError
 from ias_serve.observability.metrics import add_metrics_route
 from ias_serve.observability.middleware import RequestContextMiddleware
+from ias_serve.services.gateway import GatewayService
+
+log = logging.getLogger(__name__)
 
 
-def _base_app(name: str, title: str, *, openai_errors: bool, behind_serve: bool) -> FastAPI:
+def _base_app(
+    name: str, title: str, *, openai_errors: bool, behind_serve: bool, lifespan: Any = None
+) -> FastAPI:
     app = FastAPI(
         title=title,
         version=__version__,
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.add_middleware(RequestContextMiddleware, echo_header=not behind_serve)
     app.include_router(health_router(name))
     add_metrics_route(app)
 
+    def render(exc: IASError) -> JSONResponse:
+        return JSONResponse(exc.openai_body() if openai_errors else exc.rest_body(), status_code=exc.status)
+
     @app.exception_handler(IASError)
     async def _ias_error(_: Request, exc: IASError) -> JSONResponse:
-        body = exc.openai_body() if openai_errors else exc.rest_body()
-        return JSONResponse(body, status_code=exc.status)
+        return render(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        param = ".".join(str(p) for p in err["loc"][1:]) or None
+        return render(
+            BadRequest(f"invalid request: {param}: {err['msg']}", param=param, code="invalid_request")
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")  # the trace goes to the log, never to the client
+        return render(IASError("internal error; the request id identifies it in the logs"))
 
     return app
 
 
-def create_gateway_app(*, behind_serve: bool = False) -> FastAPI:
-    """`/v1`: the OpenAI-compatible inference API."""
-    return _base_app(
-        "gateway", "IAS inference gateway (OpenAI-compatible)", openai_errors=True, behind_serve=behind_serve
+def create_gateway_app(*, gateway: GatewayService | None = None, behind_serve: bool = False) -> FastAPI:
+    """`/v1`: the OpenAI-compatible inference API. Without a `gateway` only health and metrics
+    answer (the inference routes say 503)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if gateway is not None:
+            await gateway.start()
+        try:
+            yield
+        finally:
+            if gateway is not None:
+                await gateway.stop()
+
+    app = _base_app(
+        "gateway",
+        "IAS inference gateway (OpenAI-compatible)",
+        openai_errors=True,
+        behind_serve=behind_serve,
+        lifespan=lifespan,
     )
+    app.state.gateway = gateway
+    app.include_router(gateway_router)
+    return app
 
 
 def create_management_app(*, behind_serve: bool = False) -> FastAPI:

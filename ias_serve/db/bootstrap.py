@@ -1,4 +1,4 @@
-"""First-run bootstrap: the initial System Admin."""
+"""First-run bootstrap: the initial System Admin, the mappings of the shipped engines."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ias_serve.db.repositories.audit import AuditRepository
+from ias_serve.db.repositories.model_mappings import ModelMappingRepository
 from ias_serve.db.repositories.users import UserRepository
 from ias_serve.domain.audit import AuditAction
 from ias_serve.domain.emails import normalize_email
+from ias_serve.domain.model_mappings import BackendKind
 from ias_serve.domain.passwords import hash_password
 from ias_serve.errors import Conflict
 
@@ -46,3 +48,34 @@ async def ensure_system_admin(
                 payload={"email": address, "user_id": user.id, "name": user.name},
             )
         return True
+
+
+DEFAULT_MODELS: tuple[tuple[str, BackendKind, str], ...] = (
+    # public name, backend kind, target (a Serve engine of serve_config.yaml's gateway app)
+    ("echo-model", BackendKind.SERVE, "echo-model"),
+)
+
+
+async def ensure_default_models(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    models: tuple[tuple[str, BackendKind, str], ...] = DEFAULT_MODELS,
+) -> list[str]:
+    """Create the model mappings of the engines IAS ships, where no mapping of that name exists
+    (an existing one, changed or disabled by an admin, is left alone). Returns the names created."""
+    created = []
+    async with sessionmaker() as session:
+        repo = ModelMappingRepository(session)
+        for name, kind, target in models:
+            async with session.begin():
+                if await repo.get_by_name(name) is not None:
+                    continue
+                try:
+                    await repo.create(name, kind, target)
+                except Conflict:  # created concurrently
+                    continue
+                await AuditRepository(session).record(
+                    AuditAction.MODEL_ADDED,
+                    payload={"name": name, "backend_kind": kind.value, "target": target},
+                )
+                created.append(name)
+    return created

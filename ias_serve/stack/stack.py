@@ -132,7 +132,7 @@ class Stack:
             ch = self.clickhouse_dsn()
             with self.report.step(f"ClickHouse schema ({mask_url(ch)})"):
                 self._apply_clickhouse_schema(ch, state)
-            with self.report.step("first System Admin"):
+            with self.report.step("first System Admin, default model mappings"):
                 email, password = self._bootstrap_admin(urls["postgres"])
             with self.report.step(f"Ray Serve ({config.name}) at {self.base_url}"):
                 how = self._ensure_serve(config, state, urls, ch)
@@ -230,7 +230,7 @@ class Stack:
             )
 
     def _bootstrap_admin(self, db_url: str) -> tuple[str, str | None]:
-        from ias_serve.db.bootstrap import ensure_system_admin
+        from ias_serve.db.bootstrap import ensure_default_models, ensure_system_admin
         from ias_serve.db.engine import make_engine, make_sessionmaker
 
         email = self.settings.bootstrap_admin_email or DEFAULT_ADMIN_EMAIL
@@ -240,7 +240,12 @@ class Stack:
         async def run() -> bool:
             engine = make_engine(db_url)
             try:
-                return await ensure_system_admin(make_sessionmaker(engine), email, password)
+                sessions = make_sessionmaker(engine)
+                created = await ensure_system_admin(sessions, email, password)
+                models = await ensure_default_models(sessions)
+                if models:
+                    self.report.info(f"model mappings created: {', '.join(models)}")
+                return created
             finally:
                 await engine.dispose()
 

@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from ias_serve.errors import ConfigurationError
-from ias_serve.stack.embedded import free_port
 
 CONFIG = Path(__file__).resolve().parents[2] / "serve_config.yaml"
 
@@ -47,6 +46,7 @@ def test_every_builder_accepts_its_config_args(app: dict) -> None:
     ("import_path", "args", "message"),
     [
         ("deployments.gateway:build_app", {"engnes": {}}, "engnes"),
+        ("deployments.gateway:build_app", {"engines": [{"name": "e", "kind": "gpt-9"}]}, "kind"),
         ("deployments.usage:build_app", {"batch_size": 0}, "batch_size"),
         ("deployments.usage:build_app", {"max_wait_s": "soon"}, "max_wait_s"),
     ],
@@ -59,24 +59,20 @@ def test_bad_builder_args_are_refused_with_the_key_named(import_path: str, args:
 
 
 @pytest.mark.ray
-def test_apps_serve_health_on_ray(ray_cluster: None) -> None:
+def test_apps_serve_health_on_ray(serve_url: str) -> None:
     from ray import serve
 
-    from deployments import gateway, usage
+    from deployments import management, usage
 
-    port = free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(gateway.build_app({}), name="gateway", route_prefix="/v1")
+    serve.run(management.build_app({}), name="management", route_prefix="/api")
     handle = serve.run(usage.build_app({"batch_size": 10}), name="usage", route_prefix=None)
     try:
-        r = httpx.get(
-            f"http://127.0.0.1:{port}/v1/health", headers={"X-Request-ID": "ray-test-1"}, timeout=30
-        )
-        assert r.status_code == 200 and r.json() == {"status": "ok", "app": "gateway", "version": "0.1.0"}
+        r = httpx.get(f"{serve_url}/api/health", headers={"X-Request-ID": "ray-test-1"}, timeout=30)
+        assert r.status_code == 200 and r.json() == {"status": "ok", "app": "management", "version": "0.1.0"}
         assert r.headers.get_list("x-request-id") == ["ray-test-1"]
         assert handle.check_health.remote().result(timeout_s=30) is None
         apps = serve.status().applications
-        assert apps["gateway"].status == "RUNNING" and apps["usage"].status == "RUNNING"
+        assert apps["management"].status == "RUNNING" and apps["usage"].status == "RUNNING"
     finally:
-        serve.delete("gateway")
+        serve.delete("management")
         serve.delete("usage")

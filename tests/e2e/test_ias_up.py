@@ -5,6 +5,7 @@ One full cycle (about a minute on 2 cores: Ray + Serve in throughput-optimized m
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -18,9 +19,11 @@ import httpx
 import psutil
 import psycopg
 import pytest
+from openai import OpenAI
 
 from ias_serve.stack.embedded import free_port, pid_alive, processes_mentioning, session_members
 from ias_serve.stack.state import Paths
+from tests.component.gateway_harness import make_tenant
 
 pytestmark = pytest.mark.stack
 REPO = Path(__file__).resolve().parents[2]
@@ -83,6 +86,19 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
     assert str(Paths(home).haproxy) in " ".join(psutil.Process(listener).cmdline())
     metrics = httpx.get(f"{base}/api/metrics", timeout=10)
     assert metrics.status_code == 200 and "# TYPE" in metrics.text
+
+    # inference through the ingress: echo-model, mapped by `ias up`, with the official SDK
+    # (the key is created in the database until the management API lands)
+    tenant = asyncio.run(make_tenant(procs["postgres"]["url"]))
+    with OpenAI(base_url=f"{base}/v1", api_key=tenant.key, max_retries=0) as sdk:
+        answer = sdk.chat.completions.create(
+            model="echo-model", messages=[{"role": "user", "content": "ping pong"}]
+        )
+        assert answer.choices[0].message.content == "ping pong" and answer.usage.completion_tokens == 2
+        streamed = sdk.chat.completions.create(
+            model="echo-model", messages=[{"role": "user", "content": "ping pong"}], stream=True
+        )
+        assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == "ping pong"
 
     # the database was migrated and the admin bootstrapped, with an argon2id hash
     with psycopg.connect(procs["postgres"]["url"]) as conn:

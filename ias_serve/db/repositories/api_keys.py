@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from ias_serve.db.models import ApiKey, Membership, Organization, User
 from ias_serve.db.repositories._base import Repository, page
+from ias_serve.domain.principal import ApiKeyPrincipal
 from ias_serve.domain.roles import Status
 from ias_serve.domain.validation import clean_name
 
@@ -66,6 +67,32 @@ class ApiKeyRepository(Repository):
             )
         )
         return await self.session.scalar(stmt)
+
+    async def find_principal_by_hash(
+        self, key_hash: str, *, now: datetime | None = None
+    ) -> ApiKeyPrincipal | None:
+        """What the gateway caches for a key: ``None`` unless the key is live (not revoked, not
+        expired), its user active and still a member of the org. Unlike
+        :meth:`find_valid_by_hash` a key of a *disabled* org is returned, with
+        ``org_active=False``, so the caller can answer 403 instead of 401."""
+        stmt = (
+            select(ApiKey.id, ApiKey.org_id, ApiKey.user_id, ApiKey.expires_at, Organization.status)
+            .join(Organization, Organization.id == ApiKey.org_id)
+            .join(User, User.id == ApiKey.user_id)
+            .join(Membership, and_(Membership.user_id == ApiKey.user_id, Membership.org_id == ApiKey.org_id))
+            .where(ApiKey.key_hash == key_hash, _live(now), User.status == Status.ACTIVE)
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        if row is None:
+            return None
+        return ApiKeyPrincipal(
+            key_id=row.id,
+            key_hash=key_hash,
+            org_id=row.org_id,
+            user_id=row.user_id,
+            org_active=row.status == Status.ACTIVE,
+            expires_at=row.expires_at,
+        )
 
     async def list_for_org(
         self,

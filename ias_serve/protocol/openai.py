@@ -1,0 +1,120 @@
+"""The OpenAI wire format of `/v1`, as the gateway needs it.
+
+The gateway validates only the fields it acts on (model, messages/prompt/input, stream,
+stream_options, max_tokens, n); the engine validates the rest. Which request fields exist is
+taken from the official `openai` SDK's parameter types, not retyped here: fields outside that
+set are accepted and ignored (dropped before the engine sees them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from openai.types import completion_create_params as _completion_params
+from openai.types import embedding_create_params as _embedding_params
+from openai.types.chat import completion_create_params as _chat_params
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ias_serve.errors import BadRequest
+
+Op = Literal["chat", "completions", "embeddings"]
+
+# What the official API defines for each operation (+ `stream`, which the SDK models apart).
+FORWARDED_FIELDS: Mapping[Op, frozenset[str]] = {
+    "chat": frozenset(_chat_params.CompletionCreateParamsBase.__annotations__) | {"stream"},
+    "completions": frozenset(_completion_params.CompletionCreateParamsBase.__annotations__) | {"stream"},
+    "embeddings": frozenset(_embedding_params.EmbeddingCreateParams.__annotations__),
+}
+
+MAX_TOKENS_CEILING = 1_000_000  # "absurd" beyond this, whatever the model
+
+PositiveTokens = Annotated[int, Field(ge=1, le=MAX_TOKENS_CEILING, strict=True)]
+StrictBool = Annotated[bool, Field(strict=True)]
+
+
+class _Lenient(BaseModel):
+    """Unknown fields are accepted (and later dropped), never rejected."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class StreamOptions(_Lenient):
+    include_usage: StrictBool = False
+
+
+class ChatMessage(_Lenient):
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class _Generation(_Lenient):
+    model: str = Field(min_length=1, max_length=256)
+    stream: StrictBool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: PositiveTokens | None = None
+    n: Annotated[int, Field(ge=1, le=16, strict=True)] = 1
+
+    @property
+    def include_usage(self) -> bool:
+        return bool(self.stream and self.stream_options and self.stream_options.include_usage)
+
+
+class ChatCompletionRequest(_Generation):
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_completion_tokens: PositiveTokens | None = None
+
+    @property
+    def max_output_tokens(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
+
+
+class CompletionRequest(_Generation):
+    prompt: str | list[str] | list[int] | list[list[int]]
+    max_tokens: PositiveTokens | None = 16  # the API's default for completions
+
+    @property
+    def max_output_tokens(self) -> int | None:
+        return self.max_tokens
+
+
+class EmbeddingRequest(_Lenient):
+    model: str = Field(min_length=1, max_length=256)
+    input: str | list[str] | list[int] | list[list[int]]
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: Annotated[int, Field(ge=1, le=65536, strict=True)] | None = None
+
+
+REQUEST_MODELS: Mapping[Op, type[_Lenient]] = {
+    "chat": ChatCompletionRequest,
+    "completions": CompletionRequest,
+    "embeddings": EmbeddingRequest,
+}
+
+
+def parse_request(op: Op, raw: bytes, *, max_bytes: int) -> tuple[Any, dict[str, Any]]:
+    """Body bytes → (validated request model, body to forward to the engine).
+
+    Raises :class:`BadRequest` with the offending parameter named; never echoes the body.
+    """
+    if len(raw) > max_bytes:
+        raise BadRequest(
+            f"request body of {len(raw)} bytes exceeds the limit of {max_bytes}", code="request_too_large"
+        )
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("request body is not valid JSON", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object", code="invalid_json")
+    try:
+        req = REQUEST_MODELS[op].model_validate(body)
+    except ValidationError as e:
+        err = e.errors(include_url=False, include_input=False)[0]
+        param = ".".join(str(p) for p in err["loc"]) or None
+        raise BadRequest(
+            f"invalid request: {param}: {err['msg']}", param=param, code="invalid_request"
+        ) from None
+    allowed = FORWARDED_FIELDS[op]
+    return req, {k: v for k, v in body.items() if k in allowed}

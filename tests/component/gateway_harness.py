@@ -1,0 +1,178 @@
+"""A real gateway for component tests: the FastAPI app + GatewayService on uvicorn in a thread,
+against the session's real PostgreSQL, Valkey and NATS; echo-model in process; remote models
+on a fake OpenAI-compatible upstream (tests/support/fake_upstream.py) on its own port."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from prometheus_client import CollectorRegistry
+
+from ias_serve.api.apps import create_gateway_app
+from ias_serve.db.engine import make_engine, make_sessionmaker
+from ias_serve.db.repositories import (
+    ApiKeyRepository,
+    BudgetRepository,
+    MembershipRepository,
+    ModelMappingRepository,
+    OrgRepository,
+    UserRepository,
+)
+from ias_serve.domain.keys import generate_api_key
+from ias_serve.domain.roles import OrgRole, Status
+from ias_serve.services.engines.base import LocalEngineClient
+from ias_serve.services.engines.echo import EchoEngine
+from ias_serve.services.gateway_factory import build_gateway_service
+from ias_serve.settings import Settings
+from ias_serve.stack.embedded import free_port
+from tests.support.fake_upstream import create_app as create_upstream
+
+
+@contextmanager
+def serve_in_thread(app: Any, port: int) -> Iterator[uvicorn.Server]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+@dataclass
+class Tenant:
+    org_id: uuid.UUID
+    user_id: uuid.UUID
+    key_id: uuid.UUID
+    key: str
+
+
+async def make_tenant(database_url: str, *, limit: int | None = None, active: bool = True) -> Tenant:
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as s, s.begin():
+            org = await OrgRepository(s).create(
+                f"org-{uuid.uuid4().hex[:8]}", status=Status.ACTIVE if active else Status.DISABLED
+            )
+            user = await UserRepository(s).create(f"u-{uuid.uuid4().hex[:8]}@example.com", name="Dev")
+            await MembershipRepository(s).add(user.id, org.id, OrgRole.ORG_USER)
+            issued = generate_api_key()
+            key = await ApiKeyRepository(s).create(
+                key_hash=issued.key_hash, prefix=issued.prefix, user_id=user.id, org_id=org.id, name="k"
+            )
+            if limit is not None:
+                await BudgetRepository(s).set_limit(org.id, limit, updated_by=None)
+        return Tenant(org.id, user.id, key.id, issued.key)
+    finally:
+        await engine.dispose()
+
+
+async def add_model(
+    database_url: str, name: str, kind: str, target: str, allowed: list[uuid.UUID] | None = None
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as s, s.begin():
+            await ModelMappingRepository(s).create(name, kind, target, allowed_org_ids=allowed)
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class Gateway:
+    base_url: str
+    upstream_url: str
+    upstream: Any
+    stream: str
+    subject: str
+    settings: Settings
+    registry: CollectorRegistry
+    slow_url: str  # 40 tokens, 50 ms apart: for disconnects
+    slow: Any
+    failing_url: str  # answers 500
+
+
+@contextmanager
+def running_gateway(database_url: str, redis_url: str, nats_url: str, **overrides: Any) -> Iterator[Gateway]:
+    tag = uuid.uuid4().hex[:8]
+    settings = Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        nats_url=nats_url,
+        usage_stream=f"USAGE_{tag}",
+        usage_subject=f"usage.{tag}",
+        model_cache_ttl_s=0.2,
+        **overrides,
+    )
+    registry = CollectorRegistry()
+    service = build_gateway_service(
+        settings, {"echo-model": LocalEngineClient(EchoEngine())}, registry=registry
+    )
+    upstream_app = create_upstream(tokens=16, token_delay_s=0.0)
+    slow_app = create_upstream(tokens=40, token_delay_s=0.05)
+    failing_app = create_upstream(fail_status=500)
+    ports = [free_port() for _ in range(4)]
+    with (
+        serve_in_thread(upstream_app, ports[1]),
+        serve_in_thread(slow_app, ports[2]),
+        serve_in_thread(failing_app, ports[3]),
+        serve_in_thread(create_gateway_app(gateway=service), ports[0]),
+    ):
+        gw = Gateway(
+            f"http://127.0.0.1:{ports[0]}",  # the app itself; Serve mounts it at /v1
+            f"http://127.0.0.1:{ports[1]}/v1",
+            upstream_app.state.stats,
+            settings.usage_stream,
+            settings.usage_subject,
+            settings,
+            registry,
+            f"http://127.0.0.1:{ports[2]}/v1",
+            slow_app.state.stats,
+            f"http://127.0.0.1:{ports[3]}/v1",
+        )
+        yield gw
+
+
+async def usage_events(
+    nats_url: str, stream: str, subject: str, want: int, wait_s: float = 10
+) -> list[dict[str, Any]]:
+    """Read (without acking away for others) the usage events published so far, waiting for `want`."""
+    import json
+
+    import nats
+
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                info = await js.stream_info(stream)
+                if info.state.messages >= want or time.monotonic() > deadline:
+                    break
+            except Exception:
+                if time.monotonic() > deadline:
+                    return []
+            await asyncio.sleep(0.05)
+        out = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            msg = await js.get_msg(stream, seq)
+            out.append(json.loads(msg.data))
+        return out
+    finally:
+        await nc.close()

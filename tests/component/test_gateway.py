@@ -1,0 +1,279 @@
+"""The gateway over HTTP with the official `openai` SDK, against real PostgreSQL, Valkey and
+NATS JetStream; echo-model in process and remote models on a fake OpenAI-compatible upstream.
+Every response (and every streamed chunk) is validated against the official OpenAI schemas."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import httpx
+import openai
+import pytest
+from openai import AsyncOpenAI
+
+from ias_serve.cache import make_redis
+from ias_serve.domain.budget import period_key
+from tests.component.gateway_harness import (
+    Gateway,
+    Tenant,
+    add_model,
+    make_tenant,
+    running_gateway,
+    usage_events,
+)
+from tests.openai_schema import assert_valid
+
+MSGS = [{"role": "user", "content": "The capital of France is Paris."}]
+
+
+@pytest.fixture(scope="module")
+def gw(database_url: str, redis_url: str, nats_url: str) -> Iterator[Gateway]:
+    with running_gateway(database_url, redis_url, nats_url) as g:
+        asyncio.run(_models(database_url, g))
+        yield g
+
+
+async def _models(database_url: str, g: Gateway) -> None:
+    from ias_serve.db.bootstrap import ensure_default_models
+    from ias_serve.db.engine import make_engine, make_sessionmaker
+
+    engine = make_engine(database_url)
+    await ensure_default_models(make_sessionmaker(engine))
+    await engine.dispose()
+    await add_model(database_url, "remote-model", "remote_url", g.upstream_url)
+    await add_model(database_url, "slow-model", "remote_url", g.slow_url)
+    await add_model(database_url, "broken-model", "remote_url", g.failing_url)
+
+
+@pytest.fixture
+async def client(gw: Gateway) -> AsyncIterator[Callable[[str], AsyncOpenAI]]:
+    """Official SDK clients for a key; closed after the test."""
+    made: list[AsyncOpenAI] = []
+
+    def make(key: str) -> AsyncOpenAI:
+        made.append(AsyncOpenAI(base_url=gw.base_url, api_key=key, max_retries=0, timeout=30))
+        return made[-1]
+
+    yield make
+    for c in made:
+        await c.close()
+
+
+async def test_chat_non_streaming_is_valid_and_metered_exactly(
+    gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str, nats_url: str
+) -> None:
+    t = await make_tenant(database_url)
+    raw = await client(t.key).chat.completions.with_raw_response.create(model="echo-model", messages=MSGS)
+    resp = raw.parse()
+    assert_valid("CreateChatCompletionResponse", json.loads(raw.content))
+    assert resp.choices[0].message.content == "The capital of France is Paris."
+    request_id = raw.headers["x-request-id"]
+    events = [
+        e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["request_id"] == request_id
+    ]
+    assert len(events) == 1
+    ev = events[0]
+    assert (ev["org_id"], ev["user_id"], ev["key_id"]) == (str(t.org_id), str(t.user_id), str(t.key_id))
+    assert (ev["input_tokens"], ev["output_tokens"]) == (
+        resp.usage.prompt_tokens,
+        resp.usage.completion_tokens,
+    )
+    assert ev["model"] == "echo-model" and ev["status"] == "ok"
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+@pytest.mark.parametrize("model", ["echo-model", "remote-model"])
+async def test_chat_streaming_usage_chunk_only_when_asked(
+    gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str, model: str, include_usage: bool
+) -> None:
+    t = await make_tenant(database_url)
+    kwargs = {"stream_options": {"include_usage": True}} if include_usage else {}
+    stream = await client(t.key).chat.completions.create(model=model, messages=MSGS, stream=True, **kwargs)
+    chunks = [c async for c in stream]
+    for c in chunks:
+        assert_valid("CreateChatCompletionStreamResponse", c.model_dump(mode="json", exclude_unset=True))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.strip()
+    with_usage = [c for c in chunks if c.usage]
+    assert len(with_usage) == (1 if include_usage else 0)
+    if model == "remote-model":  # the engine was always asked for usage
+        assert gw.upstream.bodies[-1]["stream_options"] == {"include_usage": True}
+
+
+async def test_completions_embeddings_and_models(
+    gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str
+) -> None:
+    t = await make_tenant(database_url)
+    other = await make_tenant(database_url)
+    await add_model(
+        database_url, f"private-{uuid.uuid4().hex[:6]}", "serve", "echo-model", allowed=[other.org_id]
+    )
+    c = client(t.key)
+    comp = await c.completions.with_raw_response.create(
+        model="echo-model", prompt="one two three", max_tokens=2
+    )
+    assert_valid("CreateCompletionResponse", json.loads(comp.content))
+    assert comp.parse().choices[0].text == "one two"
+    emb = await c.embeddings.with_raw_response.create(
+        model="echo-model", input=["a", "b"], encoding_format="float"
+    )
+    assert_valid("CreateEmbeddingResponse", json.loads(emb.content))
+    decoded = await c.embeddings.create(
+        model="echo-model", input="a"
+    )  # the SDK's default: base64 on the wire
+    assert decoded.data[0].embedding == pytest.approx(emb.parse().data[0].embedding, rel=1e-6)
+    models = await c.models.with_raw_response.list()
+    assert_valid("ListModelsResponse", json.loads(models.content))
+    ids = {m.id for m in models.parse().data}
+    assert {"echo-model", "remote-model"} <= ids and not any(i.startswith("private-") for i in ids)
+    assert any(m.id.startswith("private-") for m in (await client(other.key).models.list()).data)
+
+
+async def test_unknown_fields_are_accepted(
+    gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str
+) -> None:
+    t = await make_tenant(database_url)
+    resp = await client(t.key).chat.completions.create(
+        model="remote-model", messages=MSGS, extra_body={"no_such_option": {"x": 1}}
+    )
+    assert resp.choices[0].message.content
+    assert "no_such_option" not in gw.upstream.bodies[-1]
+
+
+async def _post(gw: Gateway, path: str, key: str | None, body: bytes | dict) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    async with httpx.AsyncClient(timeout=30) as h:
+        return await h.post(
+            gw.base_url + path, content=content, headers={**headers, "Content-Type": "application/json"}
+        )
+
+
+def assert_openai_error(r: httpx.Response, status: int, code: str) -> dict:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert_valid("ErrorResponse", body)
+    assert body["error"]["code"] == code
+    return body["error"]
+
+
+async def test_auth_errors_never_echo_the_key(
+    gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str
+) -> None:
+    body = {"model": "echo-model", "messages": MSGS}
+    assert_openai_error(await _post(gw, "/chat/completions", None, body), 401, "invalid_api_key")
+    fake = "ias-" + "x" * 43
+    err = assert_openai_error(await _post(gw, "/chat/completions", fake, body), 401, "invalid_api_key")
+    assert fake not in json.dumps(err) and err["type"] == "invalid_request_error" and err["param"] is None
+    disabled = await make_tenant(database_url, active=False)
+    assert_openai_error(await _post(gw, "/chat/completions", disabled.key, body), 403, "org_disabled")
+    with pytest.raises(openai.AuthenticationError):
+        await client(fake).models.list()
+
+
+async def test_bad_input_and_unknown_model(
+    gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str
+) -> None:
+    t = await make_tenant(database_url)
+    assert_openai_error(await _post(gw, "/chat/completions", t.key, b"{oops"), 400, "invalid_json")
+    e = assert_openai_error(
+        await _post(gw, "/chat/completions", t.key, {"model": "echo-model"}), 400, "invalid_request"
+    )
+    assert e["param"] == "messages"
+    big = {"model": "echo-model", "messages": MSGS, "max_tokens": -5}
+    assert (
+        assert_openai_error(await _post(gw, "/chat/completions", t.key, big), 400, "invalid_request")["param"]
+        == "max_tokens"
+    )
+    huge = {"model": "echo-model", "messages": [{"role": "user", "content": "x" * (5 * 1024 * 1024)}]}
+    assert_openai_error(await _post(gw, "/chat/completions", t.key, huge), 400, "request_too_large")
+    nf = await _post(gw, "/chat/completions", t.key, {"model": "nope", "messages": MSGS})
+    assert assert_openai_error(nf, 404, "model_not_found")["param"] == "model"
+    with pytest.raises(openai.NotFoundError):
+        await client(t.key).chat.completions.create(model="nope", messages=MSGS)
+
+
+async def used(gw: Gateway, t: Tenant) -> int:
+    r = make_redis(gw.settings.redis_url or "")
+    try:
+        from datetime import UTC, datetime
+
+        return int(await r.get(f"ias:budget:{t.org_id}:{period_key(datetime.now(UTC))}") or 0)
+    finally:
+        await r.aclose()
+
+
+async def test_budget_cannot_be_overspent_by_concurrency(
+    gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str, nats_url: str
+) -> None:
+    # each request reserves 3 + (4 + 8) prompt tokens + max_tokens 10 = 25; the limit fits N = 4
+    t = await make_tenant(database_url, limit=100)
+    c = client(t.key)
+
+    async def one() -> str:
+        try:
+            await c.chat.completions.create(model="echo-model", messages=MSGS, max_tokens=10)
+            return "ok"
+        except openai.RateLimitError as e:
+            assert e.body["code"] == "insufficient_quota" and e.body["type"] == "insufficient_quota"
+            assert "limit 100" in e.body["message"]
+            return "429"
+
+    results = await asyncio.gather(*(one() for _ in range(40)))
+    assert 1 <= results.count("ok") <= 4 and results.count("429") >= 36
+    await asyncio.sleep(0.3)  # settlements run after the response
+    assert await used(gw, t) <= 100
+
+
+async def test_engine_failure_is_a_502_and_releases_the_reservation(gw: Gateway, database_url: str) -> None:
+    t = await make_tenant(database_url, limit=10_000)
+    body = {"model": "broken-model", "messages": MSGS}
+    assert_openai_error(await _post(gw, "/chat/completions", t.key, body), 502, "upstream_error")
+    assert_openai_error(
+        await _post(gw, "/chat/completions", t.key, {**body, "stream": True}), 502, "upstream_error"
+    )
+    await asyncio.sleep(0.3)
+    assert await used(gw, t) == 0
+
+
+async def test_client_disconnect_cancels_the_engine_and_meters_what_was_sent(
+    gw: Gateway, database_url: str, nats_url: str
+) -> None:
+    t = await make_tenant(database_url, limit=100_000)
+    cancelled_before = gw.slow.cancelled
+    async with (
+        httpx.AsyncClient(timeout=30) as h,
+        h.stream(
+            "POST",
+            gw.base_url + "/chat/completions",
+            json={"model": "slow-model", "messages": MSGS, "stream": True},
+            headers={"Authorization": f"Bearer {t.key}"},
+        ) as r,
+    ):
+        request_id = r.headers["x-request-id"]
+        seen = 0
+        async for line in r.aiter_lines():
+            seen += line.startswith("data: ")
+            if seen >= 4:
+                break  # leave mid-stream
+    for _ in range(100):
+        if gw.slow.cancelled > cancelled_before:
+            break
+        await asyncio.sleep(0.05)
+    assert gw.slow.cancelled == cancelled_before + 1, "the upstream request was not cancelled"
+    events = [
+        e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["request_id"] == request_id
+    ]
+    for _ in range(50):
+        if events:
+            break
+        await asyncio.sleep(0.1)
+        events = [
+            e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["request_id"] == request_id
+        ]
+    assert len(events) == 1 and events[0]["status"] == "cancelled"
+    assert 3 <= events[0]["output_tokens"] < 40 and events[0]["input_tokens"] > 0
+    assert await used(gw, t) == events[0]["input_tokens"] + events[0]["output_tokens"]
