@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from prometheus_client import REGISTRY, CollectorRegistry
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -27,7 +28,13 @@ log = logging.getLogger(__name__)
 
 
 def _base_app(
-    name: str, title: str, *, openai_errors: bool, behind_serve: bool, lifespan: Any = None
+    name: str,
+    title: str,
+    *,
+    openai_errors: bool,
+    behind_serve: bool,
+    lifespan: Any = None,
+    registry: CollectorRegistry = REGISTRY,
 ) -> FastAPI:
     app = FastAPI(
         title=title,
@@ -39,7 +46,7 @@ def _base_app(
     )
     app.add_middleware(RequestContextMiddleware, echo_header=not behind_serve)
     app.include_router(health_router(name))
-    add_metrics_route(app)
+    add_metrics_route(app, registry)
 
     def render(exc: IASError) -> JSONResponse:
         return JSONResponse(exc.openai_body() if openai_errors else exc.rest_body(), status_code=exc.status)
@@ -64,7 +71,12 @@ def _base_app(
     return app
 
 
-def create_gateway_app(*, gateway: GatewayService | None = None, behind_serve: bool = False) -> FastAPI:
+def create_gateway_app(
+    *,
+    gateway: GatewayService | None = None,
+    behind_serve: bool = False,
+    registry: CollectorRegistry = REGISTRY,
+) -> FastAPI:
     """`/v1`: the OpenAI-compatible inference API. Without a `gateway` only health and metrics
     answer (the inference routes say 503)."""
 
@@ -84,6 +96,7 @@ def create_gateway_app(*, gateway: GatewayService | None = None, behind_serve: b
         openai_errors=True,
         behind_serve=behind_serve,
         lifespan=lifespan,
+        registry=registry,
     )
     app.state.gateway = gateway
     app.include_router(gateway_router)

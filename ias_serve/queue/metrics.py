@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Final
 
+from nats.errors import ConnectionClosedError, ConnectionReconnectingError, OutboundBufferLimitError
+from nats.js.errors import APIError, NoStreamResponseError, ServiceUnavailableError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 PUBLISH_RESULTS: Final = ("stored", "duplicate")
 FAILURE_REASONS: Final = ("timeout", "disconnected", "no_stream", "unavailable", "api_error", "other")
 DROP_REASONS: Final = ("overflow", "shutdown", "closed", "unserializable")
+
+
+def failure_reason(exc: BaseException | None) -> str:
+    """The ``reason`` label of a failed publish attempt (None: no acknowledgement in time)."""
+    if exc is None or isinstance(exc, asyncio.TimeoutError):
+        return "timeout"
+    if isinstance(exc, ConnectionClosedError | ConnectionReconnectingError | OutboundBufferLimitError):
+        return "disconnected"
+    if isinstance(exc, NoStreamResponseError):
+        return "no_stream"
+    if isinstance(exc, ServiceUnavailableError):
+        return "unavailable"
+    if isinstance(exc, APIError):
+        return "api_error"
+    return "other"
 
 
 class UsagePublishMetrics:

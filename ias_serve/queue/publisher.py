@@ -36,17 +36,16 @@ from collections import deque
 from dataclasses import asdict
 from typing import Final
 
-from nats.errors import ConnectionClosedError, ConnectionReconnectingError, OutboundBufferLimitError
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from nats.js.errors import APIError, NoStreamResponseError, ServiceUnavailableError
+from nats.js.errors import NoStreamResponseError
 from prometheus_client import CollectorRegistry
 
 from ias_serve.protocol.usage import UsageEvent
 from ias_serve.queue.backoff import Backoff
 from ias_serve.queue.connection import JetStreamConnection
 from ias_serve.queue.jetstream import DEFAULT_STREAM, DEFAULT_SUBJECT, UsageStreamLimits, ensure_usage_stream
-from ias_serve.queue.metrics import UsagePublishMetrics
+from ias_serve.queue.metrics import UsagePublishMetrics, failure_reason
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +53,6 @@ MSG_ID_HEADER: Final = "Nats-Msg-Id"
 _DROP_LOG_EVERY_S: Final = 10.0
 
 _Entry = tuple[str, bytes]  # (request id, JSON body)
-
-
-def _reason(exc: BaseException | None) -> str:
-    """Metric label of a failed attempt (bounded set, see metrics.FAILURE_REASONS)."""
-    if exc is None or isinstance(exc, asyncio.TimeoutError):
-        return "timeout"
-    if isinstance(exc, ConnectionClosedError | ConnectionReconnectingError | OutboundBufferLimitError):
-        return "disconnected"
-    if isinstance(exc, NoStreamResponseError):
-        return "no_stream"
-    if isinstance(exc, ServiceUnavailableError):
-        return "unavailable"
-    if isinstance(exc, APIError):
-        return "api_error"
-    return "other"
 
 
 class UsagePublisher:
@@ -306,7 +290,7 @@ class UsagePublisher:
                 exc = fut.exception()
             if isinstance(exc, NoStreamResponseError):
                 self._conn.invalidate()
-            self.metrics.failures.labels(_reason(exc)).inc()
+            self.metrics.failures.labels(failure_reason(exc)).inc()
             failed.append(entry)
         if stored:
             self.metrics.published.labels("stored").inc(stored)

@@ -131,7 +131,7 @@ def running_gateway(database_url: str, redis_url: str, nats_url: str, **override
         serve_in_thread(upstream_app, ports[1]),
         serve_in_thread(slow_app, ports[2]),
         serve_in_thread(failing_app, ports[3]),
-        serve_in_thread(create_gateway_app(gateway=service), ports[0]),
+        serve_in_thread(create_gateway_app(gateway=service, registry=registry), ports[0]),
     ):
         gw = Gateway(
             f"http://127.0.0.1:{ports[0]}",  # the app itself; Serve mounts it at /v1

@@ -277,3 +277,67 @@ async def test_client_disconnect_cancels_the_engine_and_meters_what_was_sent(
     assert len(events) == 1 and events[0]["status"] == "cancelled"
     assert 3 <= events[0]["output_tokens"] < 40 and events[0]["input_tokens"] > 0
     assert await used(gw, t) == events[0]["input_tokens"] + events[0]["output_tokens"]
+
+
+async def test_json_access_log_and_metrics(
+    gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str
+) -> None:
+    import io
+    import logging
+
+    from ias_serve.observability.logging import JsonFormatter
+
+    t = await make_tenant(database_url)
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)
+    handler.setFormatter(JsonFormatter())
+    access = logging.getLogger("ias.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        secret_prompt = "my secret prompt text"
+        raw = await client(t.key).chat.completions.with_raw_response.create(
+            model="echo-model", messages=[{"role": "user", "content": secret_prompt}]
+        )
+        await asyncio.sleep(0.1)
+    finally:
+        access.removeHandler(handler)
+    lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+    mine = [line for line in lines if line.get("request_id") == raw.headers["x-request-id"]]
+    assert len(mine) == 1, lines
+    rec = mine[0]
+    assert rec["org_id"] == str(t.org_id) and rec["model"] == "echo-model" and rec["status"] == 200
+    assert rec["input_tokens"] == raw.parse().usage.prompt_tokens and rec["output_tokens"] == 4
+    assert rec["latency_ms"] >= 0 and rec["level"] == "INFO"
+    assert secret_prompt not in buf.getvalue() and t.key not in buf.getvalue()
+
+    async with httpx.AsyncClient() as h:
+        metrics = (await h.get(gw.base_url + "/metrics")).text
+    assert 'ias_gateway_requests_total{model="echo-model",status="ok"}' in metrics
+    assert f'ias_gateway_tokens_total{{direction="output",model="echo-model",org_id="{t.org_id}"}}' in metrics
+    for name in (
+        "ias_gateway_ttft_seconds",
+        "ias_gateway_budget_rejections_total",
+        "ias_auth_failures_total",
+    ):
+        assert name in metrics
+    assert "ias_usage_publish_backlog" in metrics
+
+
+async def test_unreachable_engine_is_a_503(
+    gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str
+) -> None:
+    from ias_serve.stack.embedded import free_port
+    from tests.component.gateway_harness import add_model
+
+    t = await make_tenant(database_url, limit=100_000)
+    name = f"gone-{uuid.uuid4().hex[:6]}"
+    await add_model(database_url, name, "remote_url", f"http://127.0.0.1:{free_port()}/v1")
+    for _ in range(40):  # the catalog is refreshed in the background every 0.2 s here
+        r = await _post(gw, "/chat/completions", t.key, {"model": name, "messages": MSGS})
+        if r.status_code != 404:
+            break
+        await asyncio.sleep(0.1)
+    assert_openai_error(r, 503, "service_unavailable")
+    await asyncio.sleep(0.3)
+    assert await used(gw, t) == 0

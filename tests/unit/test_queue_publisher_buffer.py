@@ -11,12 +11,15 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
+from nats.errors import ConnectionClosedError, OutboundBufferLimitError
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType
+from nats.js.errors import APIError, NoStreamResponseError, ServiceUnavailableError
 from prometheus_client import CollectorRegistry
 
 from ias_serve.protocol.usage import UsageEvent
 from ias_serve.queue.backoff import Backoff
 from ias_serve.queue.jetstream import UsageStreamLimits, usage_stream_config
+from ias_serve.queue.metrics import FAILURE_REASONS, failure_reason
 from ias_serve.queue.publisher import UsagePublisher
 
 NOWHERE = "nats://127.0.0.1:1"  # never connected: start() is not called
@@ -130,3 +133,21 @@ def test_backoff_doubles_up_to_its_cap_with_jitter_and_resets() -> None:
     assert 0.05 <= b.next_delay() <= 0.1
     with pytest.raises(ValueError):
         Backoff(2.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (None, "timeout"),
+        (TimeoutError(), "timeout"),
+        (ConnectionClosedError(), "disconnected"),
+        (OutboundBufferLimitError(), "disconnected"),
+        (NoStreamResponseError(), "no_stream"),
+        (ServiceUnavailableError(code=503), "unavailable"),
+        (APIError(code=400, description="bad"), "api_error"),
+        (RuntimeError(), "other"),
+    ],
+)
+def test_failed_attempts_are_labelled_from_a_bounded_set(exc: BaseException | None, reason: str) -> None:
+    assert failure_reason(exc) == reason
+    assert reason in FAILURE_REASONS
