@@ -12,9 +12,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from prometheus_client import REGISTRY, CollectorRegistry
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prometheus_client import REGISTRY, CollectorRegistry
 
 from ias_serve import __version__
 from ias_serve.api.gateway import router as gateway_router
