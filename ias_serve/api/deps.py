@@ -12,7 +12,7 @@ from ias_serve.observability.logging import request_id_var
 from ias_serve.services.gateway import GatewayService
 
 
-def _gateway(request: Request) -> GatewayService:
+async def _gateway(request: Request) -> GatewayService:  # async: no threadpool hop
     svc = getattr(request.app.state, "gateway", None)
     if svc is None:
         raise ServiceUnavailable("the inference gateway is not configured in this process")
@@ -26,7 +26,7 @@ async def _principal(
     return await gateway.principal(authorization)
 
 
-def _request_id() -> str:
+async def _request_id() -> str:
     rid = request_id_var.get()
     if rid is None:  # pragma: no cover - RequestContextMiddleware always sets it
         raise RuntimeError("request id middleware missing")

@@ -6,6 +6,8 @@ Call :func:`setup_observability` once when a process (a Serve replica, the CLI) 
 
 from __future__ import annotations
 
+import sys
+
 from opentelemetry.sdk.trace import TracerProvider
 
 from ias_serve.observability.logging import configure_logging, org_id_var, request_id_var
@@ -20,8 +22,13 @@ from ias_serve.observability.tracing import build_tracer_provider, configure_tra
 
 
 def setup_observability(service_name: str, level: str = "INFO") -> TracerProvider:
-    """JSON logging on stdout at ``level`` and the global tracer provider; idempotent."""
-    configure_logging(level)
+    """JSON logging on stdout at ``level`` and the global tracer provider; idempotent.
+
+    Logs go to the process's real stdout (``sys.__stdout__``): inside a Ray worker
+    ``sys.stdout`` is Ray's StreamToLogger, which walks the call stack on every write (measured:
+    about 7% of the gateway replica's CPU for one access-log line a request).
+    """
+    configure_logging(level, stream=sys.__stdout__ or sys.stdout)
     return configure_tracing(service_name)
 
 

@@ -62,14 +62,16 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_header(message: Message) -> None:
-            if message["type"] == "http.response.start" and self.echo_header:
+            if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
         rid_token = request_id_var.set(request_id)
         org_token = org_id_var.set(None)
         try:
-            await self.app(scope, receive, send_with_header)
+            # behind Serve the header is Ray's to add: pass `send` through untouched (no extra
+            # wrapper call for every streamed chunk)
+            await self.app(scope, receive, send_with_header if self.echo_header else send)
         finally:
             org_id_var.reset(org_token)
             request_id_var.reset(rid_token)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import httpx
+import aiohttp
 
 from ias_serve.domain.model_mappings import BackendKind
 from ias_serve.domain.principal import ApiKeyPrincipal
@@ -63,18 +63,23 @@ class GatewayLimits:
 class Engines:
     """Model route → engine client: Serve deployments by name, remote URLs over one HTTP pool."""
 
-    def __init__(self, serve: Mapping[str, EngineClient], http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, serve: Mapping[str, EngineClient], *, connect_timeout_s: float = 5.0) -> None:
         self.serve = dict(serve)
-        self.http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(600, connect=5), limits=httpx.Limits(max_connections=1024)
-        )
+        self.connect_timeout_s = connect_timeout_s
+        self._session: aiohttp.ClientSession | None = None  # made on first use, inside the loop
         self._remote: dict[str, RemoteEngineClient] = {}
 
     def client(self, route: ModelRoute) -> EngineClient:
         if route.kind is BackendKind.REMOTE_URL:
-            if route.target not in self._remote:
-                self._remote[route.target] = RemoteEngineClient(route.target, self.http)
-            return self._remote[route.target]
+            remote = self._remote.get(route.target)
+            if remote is None:
+                if self._session is None:
+                    self._session = aiohttp.ClientSession(
+                        timeout=aiohttp.ClientTimeout(total=None, connect=self.connect_timeout_s),
+                        connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=60),
+                    )
+                remote = self._remote[route.target] = RemoteEngineClient(route.target, self._session)
+            return remote
         engine = self.serve.get(route.target)
         if engine is None:
             raise ServiceUnavailable(
@@ -83,7 +88,8 @@ class Engines:
         return engine
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        if self._session is not None:
+            await self._session.close()
 
 
 @dataclass
