@@ -118,3 +118,12 @@ def parse_request(op: Op, raw: bytes, *, max_bytes: int) -> tuple[Any, dict[str,
         ) from None
     allowed = FORWARDED_FIELDS[op]
     return req, {k: v for k, v in body.items() if k in allowed}
+
+
+def message_text(content: Any) -> str:
+    """The text of a chat message's `content`: a string, or the text parts of a list."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""

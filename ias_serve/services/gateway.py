@@ -18,7 +18,7 @@ import aiohttp
 from ias_serve.domain.model_mappings import BackendKind
 from ias_serve.domain.principal import ApiKeyPrincipal
 from ias_serve.errors import IASError, PermissionDenied, ServiceUnavailable
-from ias_serve.protocol.openai import Op, parse_request
+from ias_serve.protocol.openai import Op, message_text, parse_request
 from ias_serve.protocol.sse import UsageScanner, sse
 from ias_serve.protocol.usage import UsageEvent, UsageStatus
 from ias_serve.services.catalog import ModelCatalog, ModelRoute
@@ -231,7 +231,7 @@ class GatewayService:
     def _reserve_estimate(self, op: Op, req: Any) -> tuple[int, int]:
         """(prompt tokens as counted here, tokens to reserve: prompt + the most it may generate)."""
         if op == "chat":
-            prompt = 3 + sum(4 + self.count_tokens(_text(m.content)) for m in req.messages)
+            prompt = 3 + sum(4 + self.count_tokens(message_text(m.content)) for m in req.messages)
         elif op == "completions":
             prompt = _prompt_tokens(req.prompt, self.count_tokens)
         else:
@@ -321,14 +321,6 @@ class _Call:
 
 def _status_of(e: BaseException) -> int:
     return e.status if isinstance(e, IASError) else 499 if isinstance(e, asyncio.CancelledError) else 500
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
 
 
 def _prompt_tokens(value: Any, count: Callable[[str], int]) -> int:

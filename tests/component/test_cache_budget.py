@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -21,56 +19,10 @@ from ias_serve.db.engine import make_engine, make_sessionmaker
 from ias_serve.db.repositories import BudgetRepository, OrgRepository
 from ias_serve.domain.budget import period_key
 from ias_serve.errors import BudgetExceeded, ServiceUnavailable
-from ias_serve.stack.embedded import EmbeddedValkey, free_port, stop_pid
+from ias_serve.stack.embedded import free_port
+from tests.support.services import OwnValkey
 
 SM = async_sessionmaker[AsyncSession]
-
-
-class OwnValkey:
-    """A Valkey for one test, restartable on the same port and data directory."""
-
-    def __init__(self, base: Path) -> None:
-        self.port = free_port()
-        self.base = base
-        self.pid: int | None = None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        srv = EmbeddedValkey(self.base / "data", self.port, self.base / "valkey.log", persist=True)
-        self.pid = srv.start().pid
-
-    def stop(self) -> None:
-        if self.pid is not None:
-            stop_pid(self.pid)
-            self.pid = None
-
-
-@pytest.fixture
-def own_valkey(tmp_path: Path) -> Iterator[OwnValkey]:
-    v = OwnValkey(tmp_path)
-    v.start()
-    try:
-        yield v
-    finally:
-        v.stop()
-
-
-@pytest.fixture
-async def sm(database_url: str) -> AsyncIterator[SM]:
-    engine = make_engine(database_url)
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = make_redis(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture

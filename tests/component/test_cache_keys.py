@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -22,13 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ias_serve.cache.key_store import entry_key
 from ias_serve.cache.keys import KeyAuthenticator
 from ias_serve.cache.redis import make_redis
-from ias_serve.db.engine import make_engine, make_sessionmaker
 from ias_serve.db.models import ApiKey
 from ias_serve.db.repositories import ApiKeyRepository, MembershipRepository, OrgRepository, UserRepository
 from ias_serve.domain.keys import IssuedKey, generate_api_key
 from ias_serve.domain.roles import OrgRole, Status
 from ias_serve.errors import InvalidApiKey, PermissionDenied, ServiceUnavailable
-from ias_serve.stack.embedded import EmbeddedValkey, free_port, stop_pid
+from tests.support.services import OwnValkey
 
 SM = async_sessionmaker[AsyncSession]
 
@@ -43,53 +41,6 @@ class Key:
     @property
     def header(self) -> str:
         return f"Bearer {self.issued.key}"
-
-
-class OwnValkey:
-    """A Valkey for one test, restartable on the same port and data directory."""
-
-    def __init__(self, base: Path) -> None:
-        self.port = free_port()
-        self.base = base
-        self.pid: int | None = None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        srv = EmbeddedValkey(self.base / "data", self.port, self.base / "valkey.log", persist=True)
-        self.pid = srv.start().pid
-
-    def stop(self) -> None:
-        if self.pid is not None:
-            stop_pid(self.pid)
-            self.pid = None
-
-
-@pytest.fixture
-def own_valkey(tmp_path: Path) -> Iterator[OwnValkey]:
-    v = OwnValkey(tmp_path)
-    v.start()
-    try:
-        yield v
-    finally:
-        v.stop()
-
-
-@pytest.fixture
-async def sm(database_url: str) -> AsyncIterator[SM]:
-    engine = make_engine(database_url)
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = make_redis(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture

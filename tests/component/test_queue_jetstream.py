@@ -3,43 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import nats
 import pytest
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
 
 from ias_serve.errors import ConfigurationError
 from ias_serve.queue.jetstream import ensure_usage_stream
-
-
-@pytest.fixture
-async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_url)
-    try:
-        yield nc.jetstream()
-    finally:
-        await nc.close()
-
-
-@pytest.fixture
-async def names(js: JetStreamContext) -> AsyncIterator[Callable[[], tuple[str, str]]]:
-    """Factory of a stream and subject of the test's own on the shared NATS (deleted after)."""
-    made: list[str] = []
-
-    def make() -> tuple[str, str]:
-        tag = uuid.uuid4().hex[:10]
-        made.append(f"USAGE_{tag}")
-        return made[-1], f"usage.v1.{tag}"
-
-    yield make
-    for stream in made:
-        with contextlib.suppress(NotFoundError):
-            await js.delete_stream(stream)
 
 
 async def test_creates_the_stream_with_file_storage_limits_and_a_duplicate_window(

@@ -4,13 +4,12 @@ id), through duplicates, a NATS stop/restart, a NATS that is down at start, and 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +18,6 @@ import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType
-from nats.js.errors import NotFoundError
 from prometheus_client import CollectorRegistry
 
 from ias_serve.protocol.usage import UsageEvent, UsageStatus
@@ -88,31 +86,6 @@ def restart_nats(data: Path, port: int, log: Path) -> Started:
     while port_in_use(port) and time.monotonic() < deadline:
         time.sleep(0.02)
     return EmbeddedNats(data, port, log).start()
-
-
-@pytest.fixture
-async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
-    nc = await nats.connect(nats_url)
-    try:
-        yield nc.jetstream()
-    finally:
-        await nc.close()
-
-
-@pytest.fixture
-async def names(js: JetStreamContext) -> AsyncIterator[Callable[[], tuple[str, str]]]:
-    """Factory of a stream and subject of the test's own on the shared NATS (deleted after)."""
-    made: list[str] = []
-
-    def make() -> tuple[str, str]:
-        tag = uuid.uuid4().hex[:10]
-        made.append(f"USAGE_{tag}")
-        return made[-1], f"usage.v1.{tag}"
-
-    yield make
-    for stream in made:
-        with contextlib.suppress(NotFoundError):
-            await js.delete_stream(stream)
 
 
 async def test_every_event_is_stored_once_with_its_request_id_as_message_id(

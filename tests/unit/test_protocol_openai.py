@@ -106,3 +106,14 @@ def test_error_message_never_echoes_the_body() -> None:
     with pytest.raises(BadRequest) as exc:
         parse_request("chat", body(model="m", messages=secret), max_bytes=10_000)
     assert secret not in exc.value.message
+
+
+def test_message_text_of_strings_and_parts() -> None:
+    from ias_serve.protocol.openai import message_text
+
+    assert message_text("hi") == "hi"
+    assert (
+        message_text([{"type": "text", "text": "a"}, {"type": "image_url"}, {"type": "text", "text": "b"}])
+        == "ab"
+    )
+    assert message_text(None) == ""

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Callable
 from functools import cached_property
 from typing import Any
 
+from ias_serve.protocol.openai import message_text
 from ias_serve.protocol.sse import SSE_DONE, sse
 from ias_serve.services import tokens
 
@@ -45,9 +46,9 @@ class EchoEngine:
     # --- chat -----------------------------------------------------------------------------
     async def chat(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any] | list[str]]:
         messages = body.get("messages") or []
-        prompt_tokens = 3 + sum(4 + self.count(_text(m.get("content"))) for m in messages)
+        prompt_tokens = 3 + sum(4 + self.count(message_text(m.get("content"))) for m in messages)
         last_user = next((m for m in reversed(messages) if m.get("role") == "user"), {})
-        tokens, finish = self._cut(_text(last_user.get("content")), body)
+        tokens, finish = self._cut(message_text(last_user.get("content")), body)
         n = int(body.get("n") or 1)
         usage = _usage(prompt_tokens, len(tokens) * n)
         rid, created, model = (
@@ -157,14 +158,6 @@ class EchoEngine:
         """The text of each token; bytes of a character split across tokens are carried over."""
         dec = codecs.getincrementaldecoder("utf-8")(errors="replace")
         return [dec.decode(self.enc.decode_single_token_bytes(t)) for t in tokens]
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
 
 
 def _prompts(value: Any, enc: Any) -> list[str]:

@@ -1,0 +1,74 @@
+"""Fixtures shared by the component tests (on top of tests/conftest.py's services)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ias_serve.cache.redis import make_redis
+from ias_serve.db.engine import make_engine, make_sessionmaker
+from tests.support.services import OwnValkey
+
+SM = async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture
+def own_valkey(tmp_path: Path) -> Iterator[OwnValkey]:
+    v = OwnValkey(tmp_path)
+    v.start()
+    try:
+        yield v
+    finally:
+        v.stop()
+
+
+@pytest.fixture
+async def sm(database_url: str) -> AsyncIterator[SM]:
+    engine = make_engine(database_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = make_redis(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
+    nc = await nats.connect(nats_url)
+    try:
+        yield nc.jetstream()
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+async def names(js: JetStreamContext) -> AsyncIterator[Callable[[], tuple[str, str]]]:
+    """Factory of a stream and subject of the test's own on the shared NATS (deleted after)."""
+    made: list[str] = []
+
+    def make() -> tuple[str, str]:
+        tag = uuid.uuid4().hex[:10]
+        made.append(f"USAGE_{tag}")
+        return made[-1], f"usage.v1.{tag}"
+
+    yield make
+    for stream in made:
+        with contextlib.suppress(NotFoundError):
+            await js.delete_stream(stream)
