@@ -22,6 +22,7 @@ from ias_serve.api.health import health_router
 from ias_serve.errors import BadRequest, IASError
 from ias_serve.observability.metrics import add_metrics_route
 from ias_serve.observability.middleware import RequestContextMiddleware
+from ias_serve.observability.tracing import otlp_export_enabled
 from ias_serve.services.gateway import GatewayService
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ def _base_app(
         docs_url="/docs",
         redoc_url=None,
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry spans only when spans are exported: otherwise the SDK
+        # provider we install (for trace ids in logs) would make FastAPI wrap every request
+        # and every streamed chunk for nothing
+        telemetry={"tracing": otlp_export_enabled(), "metrics": False, "logs": False},
     )
     app.add_middleware(RequestContextMiddleware, echo_header=not behind_serve)
     app.include_router(health_router(name))

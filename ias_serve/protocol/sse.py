@@ -14,8 +14,8 @@ def sse(payload: Mapping[str, Any]) -> str:
 
 
 class UsageScanner:
-    """Finds the engine's usage chunk in the SSE text (and drops it when the client did not ask
-    for usage), counting content events as the fallback count of a cut-off stream. A cheap
+    """Finds the engine's usage chunk in the SSE text (and drops it, and the `usage: null` of the
+    other chunks, when the client did not ask for usage), counting content events as the fallback count of a cut-off stream. A cheap
     substring test decides; JSON is parsed only for the one event that carries usage."""
 
     def __init__(self, keep_usage: bool) -> None:
@@ -25,6 +25,9 @@ class UsageScanner:
 
     def feed(self, text: str) -> str:
         self.events += text.count("data: ")
+        if not self.keep_usage and "null" in text:
+            # the engine was asked for usage, the client was not: no `"usage": null` either
+            text = text.replace(',"usage":null', "").replace(', "usage": null', "")
         if '"usage":{' not in text and '"usage": {' not in text:
             return text
         kept = []

@@ -24,7 +24,7 @@ from tests.component.gateway_harness import (
     running_gateway,
     usage_events,
 )
-from tests.openai_schema import assert_valid
+from tests.openai_schema import assert_valid, assert_valid_completion_chunk
 
 MSGS = [{"role": "user", "content": "The capital of France is Paris."}]
 
@@ -117,6 +117,11 @@ async def test_completions_embeddings_and_models(
     )
     assert_valid("CreateCompletionResponse", json.loads(comp.content))
     assert comp.parse().choices[0].text == "one two"
+    streamed = await c.completions.create(model="echo-model", prompt="one two three", stream=True)
+    chunks = [ch async for ch in streamed]
+    for ch in chunks:
+        assert_valid_completion_chunk(ch.model_dump(mode="json", exclude_unset=True))
+    assert "".join(ch.choices[0].text for ch in chunks if ch.choices) == "one two three"
     emb = await c.embeddings.with_raw_response.create(
         model="echo-model", input=["a", "b"], encoding_format="float"
     )

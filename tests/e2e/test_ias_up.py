@@ -16,14 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import openai
 import psutil
 import psycopg
 import pytest
 from openai import OpenAI
 
-from ias_serve.stack.embedded import free_port, pid_alive, processes_mentioning, session_members
+from ias_serve.stack.embedded import free_port, pid_alive, processes_mentioning, session_members, stop_pid
 from ias_serve.stack.state import Paths
-from tests.component.gateway_harness import make_tenant
+from tests.component.gateway_harness import add_model, make_tenant
 
 pytestmark = pytest.mark.stack
 REPO = Path(__file__).resolve().parents[2]
@@ -32,6 +33,14 @@ IAS = [sys.executable, "-m", "ias_serve.stack.cli"]
 
 def ias(args: list[str], env: dict[str, str], timeout: float = 400) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*IAS, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _answers(sdk: OpenAI, model: str) -> bool:
+    try:
+        sdk.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
+        return True
+    except (openai.NotFoundError, openai.APIConnectionError):
+        return False
 
 
 def wait_until(cond: Callable[[], bool], timeout: float = 10) -> None:
@@ -99,6 +108,34 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
             model="echo-model", messages=[{"role": "user", "content": "ping pong"}], stream=True
         )
         assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == "ping pong"
+        # a model mapped to a remote OpenAI-compatible server, through the same ingress
+        up_port = free_port()
+        upstream = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.fake_upstream", "--port", str(up_port), "--tokens", "5"],
+            cwd=REPO,
+            start_new_session=True,
+        )
+        try:
+            asyncio.run(
+                add_model(
+                    procs["postgres"]["url"], "remote-model", "remote_url", f"http://127.0.0.1:{up_port}/v1"
+                )
+            )
+            wait_until(lambda: _answers(sdk, "remote-model"), timeout=20)
+            chunks = list(
+                sdk.chat.completions.create(
+                    model="remote-model",
+                    messages=[{"role": "user", "content": "hi"}],
+                    stream=True,
+                    stream_options={"include_usage": True},
+                )
+            )
+            assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).split() == [
+                f"tok{i}" for i in range(5)
+            ]
+            assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
+        finally:
+            stop_pid(upstream.pid)
 
     # the database was migrated and the admin bootstrapped, with an argon2id hash
     with psycopg.connect(procs["postgres"]["url"]) as conn:
