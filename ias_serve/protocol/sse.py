@@ -15,8 +15,9 @@ def sse(payload: Mapping[str, Any]) -> str:
 
 class UsageScanner:
     """Finds the engine's usage chunk in the SSE text (and drops it, and the `usage: null` of the
-    other chunks, when the client did not ask for usage), counting content events as the fallback count of a cut-off stream. A cheap
-    substring test decides; JSON is parsed only for the one event that carries usage."""
+    other chunks, when the client did not ask for usage), counting content events as the
+    fallback count of a cut-off stream. A cheap substring test decides; JSON is parsed only
+    for the one event that carries usage."""
 
     def __init__(self, keep_usage: bool) -> None:
         self.keep_usage = keep_usage
