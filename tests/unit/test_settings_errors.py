@@ -89,3 +89,20 @@ def test_readme_documents_every_setting() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     missing = [f"IAS_{n.upper()}" for n in Settings.model_fields if f"`IAS_{n.upper()}`" not in readme]
     assert missing == [], f"README settings table lacks {missing}"
+
+
+def test_settings_round_trip_through_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ias_serve.stack.stack import settings_env
+
+    given = Settings(
+        serve_port=9001,
+        budget_fail_open=True,
+        log_level="warning",
+        bootstrap_admin_password="a-long-enough-password",
+        clickhouse_url="chdb:///x",
+    )
+    env = settings_env(given)
+    assert env["IAS_BUDGET_FAIL_OPEN"] == "true" and "IAS_DATABASE_URL" not in env
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert Settings() == given
