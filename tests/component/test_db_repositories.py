@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -13,7 +12,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ias_serve.db.engine import make_engine, make_sessionmaker
 from ias_serve.db.models import Organization, User
 from ias_serve.db.repositories import (
     ApiKeyRepository,
@@ -33,15 +31,6 @@ from ias_serve.domain.validation import InvalidValue
 from ias_serve.errors import Conflict, NotFound, ValidationFailed
 
 SM = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-async def sm(database_url: str) -> AsyncIterator[SM]:
-    engine = make_engine(database_url)
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 def uniq(prefix: str = "x") -> str:
