@@ -104,6 +104,19 @@ class Settings(BaseSettings):
         description="When Redis is unreachable: false = refuse inference with 503 (fail closed), "
         "true = serve it unmetered against the budget (usage is still recorded).",
     )
+    usage_publish_max_buffer: int = Field(
+        default=100_000,
+        ge=1,
+        description="Usage events held in memory while NATS is down (beyond: oldest dropped, counted).",
+    )
+    key_last_used_flush_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often API keys' last_used_at is written (one UPDATE per interval).",
+    )
+    budget_limit_ttl_s: float = Field(
+        default=60.0, gt=0, description="How long Redis keeps an org's budget limit read from PostgreSQL."
+    )
     model_cache_ttl_s: float = Field(
         default=5.0, gt=0, description="How often the gateway re-reads model mappings from PostgreSQL."
     )

@@ -32,10 +32,18 @@ def build_gateway_service(
     redis = make_redis(settings.redis_url)  # type: ignore[arg-type]
     return GatewayService(
         authenticator=KeyAuthenticator(
-            redis, sessions, cache_ttl_s=settings.key_cache_ttl_s, registry=registry
+            redis,
+            sessions,
+            cache_ttl_s=settings.key_cache_ttl_s,
+            last_used_flush_s=settings.key_last_used_flush_s,
+            registry=registry,
         ),
         budgets=BudgetStore(
-            redis, PostgresLimitSource(sessions), fail_open=settings.budget_fail_open, registry=registry
+            redis,
+            PostgresLimitSource(sessions),
+            fail_open=settings.budget_fail_open,
+            limit_ttl_s=settings.budget_limit_ttl_s,
+            registry=registry,
         ),
         catalog=ModelCatalog(postgres_loader(sessions), ttl_s=settings.model_cache_ttl_s),
         engines=Engines(serve_engines),
@@ -43,6 +51,7 @@ def build_gateway_service(
             settings.nats_url,  # type: ignore[arg-type]
             stream=settings.usage_stream,
             subject=settings.usage_subject,
+            max_buffer=settings.usage_publish_max_buffer,
             registry=registry,
         ),
         metrics=GatewayMetrics(registry),
