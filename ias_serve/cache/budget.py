@@ -183,17 +183,29 @@ class BudgetStore:
         """Replace the reservation by the real count (once; later calls do nothing). Never
         raises: a failure is logged and counted, and reconciliation repairs the counter. The
         adjustment is shielded: a caller cancelled meanwhile (client gone) does not undo it."""
+        task = self.settle_nowait(reservation, actual_tokens)
+        if task is not None:
+            await asyncio.shield(task)
+
+    def settle_nowait(self, reservation: Reservation, actual_tokens: int) -> asyncio.Task[None] | None:
+        """:meth:`settle` without waiting (the gateway, after the response): the adjustment runs
+        in the background (see :meth:`drain`); returns its task, None when nothing is to do."""
         if reservation.settled:
-            return
+            return None
         reservation.settled = True
         reservation.actual_tokens = actual = max(0, int(actual_tokens))
         delta = actual - reservation.tokens
         if not reservation.tracked or delta == 0:
-            return
+            return None
         task = asyncio.create_task(self._apply(reservation.org_id, reservation.period, delta))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-        await asyncio.shield(task)
+        return task
+
+    async def drain(self) -> None:
+        """Wait for the settlements still running (shutdown, tests)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def _apply(self, org_id: uuid.UUID, period: str, delta: int) -> None:
         try:

@@ -9,12 +9,12 @@ write puts the ids back for the next round, so a database blip loses nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ias_serve.aio import cancel_and_wait
 from ias_serve.cache.metrics import AuthMetrics
 from ias_serve.db.repositories.api_keys import ApiKeyRepository
 
@@ -72,10 +72,7 @@ class LastUsedBatcher:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         await self.flush()
 
     async def _run(self) -> None:

@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from ias_serve.aio import cancel_and_wait
 from ias_serve.cache.key_store import CHANNEL
 from ias_serve.cache.metrics import AuthMetrics
 from ias_serve.cache.redis import describe_redis_error
@@ -81,10 +82,7 @@ class RevocationListener:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         self._subscribed = False
 
     async def _run(self) -> None:

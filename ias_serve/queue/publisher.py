@@ -41,6 +41,7 @@ from nats.js.api import PubAck
 from nats.js.errors import NoStreamResponseError
 from prometheus_client import CollectorRegistry
 
+from ias_serve.aio import cancel_and_wait
 from ias_serve.protocol.usage import UsageEvent
 from ias_serve.queue.backoff import Backoff
 from ias_serve.queue.connection import JetStreamConnection
@@ -194,9 +195,7 @@ class UsagePublisher:
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), flush_timeout_s)
             except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+                await cancel_and_wait(self._task)
         self._closed = True
         left = len(self._buffer)
         if left:

@@ -43,7 +43,9 @@ class Authenticator(Protocol):
 class Budgets(Protocol):
     async def reserve(self, org_id: Any, tokens: int) -> Any: ...
 
-    async def settle(self, reservation: Any, actual_tokens: int) -> None: ...
+    def settle_nowait(self, reservation: Any, actual_tokens: int) -> Any: ...
+
+    async def drain(self) -> None: ...
 
 
 class Publisher(Protocol):
@@ -120,7 +122,6 @@ class GatewayService:
         self.metrics = metrics
         self.count_tokens = count_tokens
         self.limits = limits or GatewayLimits()
-        self._background: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         await self.auth.start()
@@ -262,22 +263,13 @@ class GatewayService:
             ttft_ms=None if ctx.ttft is None else int(ctx.ttft * 1000),
             status=status,
         )
-        task = asyncio.get_running_loop().create_task(
-            self._settle_and_publish(ctx.reservation, prompt + completion, event)
-        )
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _settle_and_publish(self, reservation: Any, actual: int, event: UsageEvent) -> None:
-        try:
-            await self.budgets.settle(reservation, actual)
-        finally:
-            self.publisher.publish(event)
+        # both return at once: the budget adjustment and the publish run in the background
+        self.budgets.settle_nowait(ctx.reservation, prompt + completion)
+        self.publisher.publish(event)
 
     async def drain(self) -> None:
         """Wait for pending settlements (shutdown, tests)."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self.budgets.drain()
 
     def _access(
         self,

@@ -107,18 +107,22 @@ class Gateway:
     failing_url: str  # answers 500
 
 
-@contextmanager
-def running_gateway(database_url: str, redis_url: str, nats_url: str, **overrides: Any) -> Iterator[Gateway]:
+def gateway_settings(database_url: str, redis_url: str, nats_url: str, **overrides: Any) -> Settings:
+    """Settings for a test gateway, with a usage stream and subject of its own."""
     tag = uuid.uuid4().hex[:8]
-    settings = Settings(
+    return Settings(
         database_url=database_url,
         redis_url=redis_url,
         nats_url=nats_url,
         usage_stream=f"USAGE_{tag}",
         usage_subject=f"usage.{tag}",
-        model_cache_ttl_s=0.2,
         **overrides,
     )
+
+
+@contextmanager
+def running_gateway(database_url: str, redis_url: str, nats_url: str, **overrides: Any) -> Iterator[Gateway]:
+    settings = gateway_settings(database_url, redis_url, nats_url, model_cache_ttl_s=0.2, **overrides)
     registry = CollectorRegistry()
     service = build_gateway_service(
         settings, {"echo-model": LocalEngineClient(EchoEngine())}, registry=registry

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -16,8 +15,7 @@ from ias_serve.cache import KeyAuthenticator, make_redis
 from ias_serve.db.engine import make_engine, make_sessionmaker
 from ias_serve.db.repositories import ApiKeyRepository
 from ias_serve.domain.keys import hash_api_key
-from ias_serve.settings import Settings
-from tests.component.gateway_harness import make_tenant
+from tests.component.gateway_harness import gateway_settings, make_tenant
 from tests.openai_schema import assert_valid
 
 pytestmark = pytest.mark.ray
@@ -38,14 +36,7 @@ def serve_gateway(serve_url: str, database_url: str, redis_url: str, nats_url: s
         await engine.dispose()
 
     asyncio.run(seed())
-    tag = uuid.uuid4().hex[:8]
-    settings = Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        nats_url=nats_url,
-        usage_stream=f"USAGE_{tag}",
-        usage_subject=f"usage.{tag}",
-    )
+    settings = gateway_settings(database_url, redis_url, nats_url)
     app = GatewayIngress.options(num_replicas=2, ray_actor_options={"num_cpus": 0.1}).bind(
         GatewayArgs(engines=[EngineSpec(name="echo-model")]),
         {"echo-model": EchoEngineDeployment.options(name="EchoEngine:echo-model").bind("echo-model")},
