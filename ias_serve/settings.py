@@ -78,7 +78,15 @@ class Settings(BaseSettings):
         description="RAY_SERVE_THROUGHPUT_OPTIMIZED=1 + RAY_SERVE_ENABLE_HA_PROXY=1 "
         "(HAProxy ingress, gRPC between deployments).",
     )
-    up_timeout_s: float = Field(default=180.0, gt=0, description="How long `ias up` waits for health.")
+    up_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="How long `ias up` waits for every application, real engines included, to be healthy.",
+    )
+    models_dir: Path = Field(
+        default=Path.home() / ".cache" / "ias" / "models",
+        description="Where `ias models prepare` keeps converted local models (`ias-models://` sources).",
+    )
 
     # --- lifetimes and defaults -------------------------------------------------------
     session_ttl_s: int = Field(default=12 * 3600, gt=0, description="Login session lifetime.")

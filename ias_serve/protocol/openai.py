@@ -127,3 +127,20 @@ def message_text(content: Any) -> str:
     if isinstance(content, list):
         return "".join(p.get("text", "") for p in content if isinstance(p, dict))
     return ""
+
+
+# Keys the OpenAI schemas require even when null (chat `message.content` / `message.refusal`,
+# `choices[].logprobs` of chat and completions); any other null means "absent" there.
+REQUIRED_NULLABLE = frozenset({"content", "refusal", "logprobs"})
+
+
+def openai_response(payload: Any) -> Any:
+    """An engine's whole (non-streamed) response as the OpenAI schemas have it: vLLM's pydantic
+    responses dump every optional field, as null (`function_call`, `annotations`,
+    `prompt_tokens_details`, …), where the API leaves them out. Lists of numbers (embeddings)
+    are returned as they are, without a walk over them."""
+    if isinstance(payload, dict):
+        return {k: openai_response(v) for k, v in payload.items() if v is not None or k in REQUIRED_NULLABLE}
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict | list):
+        return [openai_response(v) for v in payload]
+    return payload

@@ -180,3 +180,17 @@ async def usage_events(
         return out
     finally:
         await nc.close()
+
+
+async def budget_used(redis_url: str, org_id: Any) -> int:
+    """Tokens the org has used (and reserved) this month, as the budget store counts them."""
+    from datetime import UTC, datetime
+
+    from ias_serve.cache import make_redis
+    from ias_serve.domain.budget import period_key
+
+    r = make_redis(redis_url)
+    try:
+        return int(await r.get(f"ias:budget:{org_id}:{period_key(datetime.now(UTC))}") or 0)
+    finally:
+        await r.aclose()

@@ -14,12 +14,11 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from ias_serve.cache import make_redis
-from ias_serve.domain.budget import period_key
 from tests.component.gateway_harness import (
     Gateway,
     Tenant,
     add_model,
+    budget_used,
     make_tenant,
     running_gateway,
     usage_events,
@@ -202,13 +201,7 @@ async def test_bad_input_and_unknown_model(
 
 
 async def used(gw: Gateway, t: Tenant) -> int:
-    r = make_redis(gw.settings.redis_url or "")
-    try:
-        from datetime import UTC, datetime
-
-        return int(await r.get(f"ias:budget:{t.org_id}:{period_key(datetime.now(UTC))}") or 0)
-    finally:
-        await r.aclose()
+    return await budget_used(gw.settings.redis_url or "", t.org_id)
 
 
 async def test_budget_cannot_be_overspent_by_concurrency(

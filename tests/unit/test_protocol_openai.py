@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ias_serve.errors import BadRequest
-from ias_serve.protocol.openai import FORWARDED_FIELDS, parse_request
+from ias_serve.protocol.openai import FORWARDED_FIELDS, openai_response, parse_request
 
 
 def body(**kw: object) -> bytes:
@@ -117,3 +117,38 @@ def test_message_text_of_strings_and_parts() -> None:
         == "ab"
     )
     assert message_text(None) == ""
+
+
+def test_openai_response_drops_nulls_the_api_leaves_out_and_keeps_required_ones() -> None:
+    vllm_like = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "refusal": None,
+                    "function_call": None,
+                    "annotations": None,
+                    "tool_calls": [],
+                },
+                "logprobs": None,
+                "finish_reason": "length",
+                "stop_reason": None,
+            }
+        ],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "prompt_tokens_details": None},
+        "kv_transfer_params": None,
+    }
+    out = openai_response(vllm_like)
+    choice = out["choices"][0]
+    assert choice["message"] == {"role": "assistant", "content": None, "refusal": None, "tool_calls": []}
+    assert "logprobs" in choice and choice["logprobs"] is None and "stop_reason" not in choice
+    assert out["usage"] == {"prompt_tokens": 3, "completion_tokens": 2}
+    assert "kv_transfer_params" not in out
+    vector = [0.5, -1.0, 0.25]
+    emb = openai_response({"data": [{"embedding": vector, "index": 0}], "model": "m"})
+    assert emb["data"][0]["embedding"] is vector  # numbers are not walked or copied
+    assert openai_response([[{"a": None}]]) == [[{}]] and openai_response("x") == "x"

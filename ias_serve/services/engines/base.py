@@ -50,9 +50,30 @@ def single_result(result: Any) -> dict[str, Any]:
         result = result.model_dump(mode="json")
     if not isinstance(result, dict):
         raise UpstreamError(f"engine returned {type(result).__name__}, not a JSON object")
-    if "error" in result and "object" not in result:
-        raise engine_error(int(result.get("code") or result.get("status") or 502), result)
+    if ("error" in result and "object" not in result) or result.get("object") == "error":
+        raise engine_error(error_status(result), result)
     return result
+
+
+def error_status(body: dict[str, Any]) -> int:
+    """The HTTP status an engine's error object carries (vLLM: `{"error": {"code": 400, …}}`)."""
+    err = body.get("error")
+    for holder in (err if isinstance(err, dict) else {}, body):
+        for key in ("code", "status"):
+            value = holder.get(key)
+            if isinstance(value, int) and 400 <= value <= 599:
+                return value
+    return 502
+
+
+def sse_text(batch: list[Any]) -> str:
+    """One batch of a streaming engine call → SSE text; an error object in it → the error."""
+    if all(isinstance(item, str) for item in batch):
+        return "".join(batch)
+    for item in batch:
+        if not isinstance(item, str):
+            single_result(item)  # raises for an error object
+    raise UpstreamError("engine streamed something that is not server-sent events")
 
 
 class LocalEngineClient:
@@ -64,7 +85,7 @@ class LocalEngineClient:
     async def stream(self, op: Op, body: dict[str, Any]) -> AsyncIterator[str]:
         async for batch in getattr(self.engine, op)(body):
             if isinstance(batch, list):
-                yield "".join(batch)
+                yield sse_text(batch)
             else:
                 single_result(batch)  # an error object instead of a stream
                 raise UpstreamError("engine answered a streaming request without a stream")
