@@ -36,12 +36,20 @@ def load_config(path: Path, host: str, port: int) -> Any:
     return ServeDeploySchema.model_validate(raw)
 
 
-def app_statuses() -> dict[str, dict[str, str]]:
+def _value(status: Any) -> str:
+    return str(getattr(status, "value", status))
+
+
+def app_statuses() -> dict[str, dict[str, Any]]:
     from ray import serve
 
     st = serve.status()
     return {
-        name: {"status": str(getattr(app.status, "value", app.status)), "message": app.message or ""}
+        name: {
+            "status": _value(app.status),
+            "message": app.message or "",
+            "deployments": {d: _value(dep.status) for d, dep in app.deployments.items()},
+        }
         for name, app in st.applications.items()
     }
 
@@ -103,12 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         client.deploy_apps(config, _blocking=False)
         url = f"http://{a.host}:{a.port}"
+        gcs = ray.get_runtime_context().gcs_address  # for a second driver (benchmarks, debugging)
         while not stop.is_set():
             try:
                 apps = app_statuses()
             except Exception as e:  # controller restarting: report, keep going
                 apps = {"_controller": {"status": "UNAVAILABLE", "message": repr(e)}}
-            write_status(a.status_file, {"pid": os.getpid(), "ts": time.time(), "url": url, "apps": apps})
+            status = {"pid": os.getpid(), "ts": time.time(), "url": url, "gcs_address": gcs, "apps": apps}
+            write_status(a.status_file, status)
             stop.wait(1.0)
     finally:
         a.status_file.unlink(missing_ok=True)

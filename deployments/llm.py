@@ -97,6 +97,8 @@ class IASLLMServer(LLMServer):
             return _InvalidRequest(e)
 
     def _batch_output_stream(self, generator: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+        if self._llm_config.experimental_configs.get("ias_first_token_unbatched", True) is False:
+            return super()._batch_output_stream(generator)  # Ray's own behaviour (benchmarks)
         return _first_then_batched(generator, self._get_batch_interval_ms())
 
     async def _serve(self, op: str, body: Any, raw_request_info: Any) -> Any:

@@ -99,6 +99,10 @@ class GatewayArgs(AppArgs):
             raise ValueError(f"a model name may be mapped by one engine only, got {models}")
         return self
 
+    def model_sources(self) -> list[str]:
+        """The `model_source` of every LLM engine (`ias-models://…` ones are prepared locally)."""
+        return [e.model_source for e in self.engines if isinstance(e, LLMEngineSpec)]
+
     def default_models(self) -> tuple[tuple[str, BackendKind, str], ...]:
         """(public name, backend kind, engine) for every name an engine declares."""
         return tuple((m, BackendKind.SERVE, e.name) for e in self.engines for m in e.models)

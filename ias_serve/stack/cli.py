@@ -4,6 +4,7 @@ ias up        start what is not running, migrate, create the first admin, deploy
 ias status    health of every component (exit 0 only when all are healthy)
 ias logs      show or follow the logs of what `ias up` started
 ias down      stop exactly what `ias up` started; data stays in IAS_HOME
+ias models    the local models of the CPU engines (`ias models prepare`, `ias models list`)
 """
 
 from __future__ import annotations
@@ -145,6 +146,53 @@ def logs(
         raise typer.Exit(subprocess.call(cmd))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
+
+
+models_app = typer.Typer(help="Local models of the CPU engines (`ias-models://` in the serve config).")
+app.add_typer(models_app, name="models")
+
+
+def _local_models(settings: Settings) -> list[str]:
+    from ias_serve.serve_config import gateway_args
+    from ias_serve.stack.models import local_names
+
+    return local_names(gateway_args(settings.serve_config.expanduser()).model_sources())
+
+
+@models_app.command("prepare")
+def models_prepare() -> None:
+    """Make the local models the serve config names ready (once; `ias up` does it itself)."""
+    from ias_serve.stack.models import prepare
+
+    settings = _settings()
+    console = Console(soft_wrap=True)
+    try:
+        names = _local_models(settings)
+        done = prepare(names, settings.models_dir, lambda m: console.print(f"  {m}", highlight=False))
+    except IASError as e:
+        raise _fail(e) from None
+    for name, path in done.items():
+        console.print(f"  {name:<24} ready  {path}", highlight=False)
+    if not done:
+        console.print(f"  {settings.serve_config} names no ias-models:// model")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """The local models the serve config names, and whether each is ready."""
+    from ias_serve.stack.models import is_ready, model_path
+
+    settings = _settings()
+    try:
+        names = _local_models(settings)
+        rows = [(n, is_ready(n, settings.models_dir), model_path(n, settings.models_dir)) for n in names]
+    except IASError as e:
+        raise _fail(e) from None
+    table = Table("model", "ready", "path")
+    for name, ready, path in rows:
+        table.add_row(name, "[green]yes[/]" if ready else "[yellow]no[/] (ias models prepare)", str(path))
+    Console(soft_wrap=True).print(table)
+    raise typer.Exit(0 if all(r for _, r, _ in rows) else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

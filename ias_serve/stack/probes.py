@@ -85,10 +85,7 @@ def probe_serve(status_file: Path, base_url: str, *, max_age_s: float = 10.0) ->
             out.append(Health(f"app:{name}", False, "launcher status is stale (launcher hung?)"))
             continue
         if not app or app.get("status") != "RUNNING":
-            msg = (app or {}).get("message") or ""
-            out.append(
-                Health(f"app:{name}", False, f"{(app or {}).get('status', 'NOT DEPLOYED')} {msg}".strip())
-            )
+            out.append(Health(f"app:{name}", False, _app_detail(app)))
             continue
         if name in HTTP_APPS:
             url = f"{base_url}{HTTP_APPS[name]}/health"
@@ -100,6 +97,18 @@ def probe_serve(status_file: Path, base_url: str, *, max_age_s: float = 10.0) ->
         else:
             out.append(Health(f"app:{name}", True, "RUNNING"))
     return out
+
+
+def _app_detail(app: dict | None) -> str:
+    """`DEPLOYING (waiting for LLMServer:x: UPDATING)`, or the app's status and message."""
+    if not app:
+        return "NOT DEPLOYED"
+    status = app.get("status", "?")
+    pending = {d: s for d, s in (app.get("deployments") or {}).items() if s != "HEALTHY"}
+    if status == "DEPLOYING" and pending:
+        return f"{status} (waiting for {', '.join(f'{d}: {s}' for d, s in sorted(pending.items()))})"
+    message = " ".join(str(app.get("message") or "").split())
+    return f"{status} {message[:300]}".strip()
 
 
 def mask_url(url: str) -> str:

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ias_serve.domain.model_mappings import BackendKind
 from ias_serve.errors import ConfigurationError
+from ias_serve.serve_config import gateway_args
 from ias_serve.settings import Settings
 from ias_serve.stack import probes
 from ias_serve.stack.embedded import (
@@ -35,6 +37,7 @@ from ias_serve.stack.embedded import (
     stop_pid,
     tail,
 )
+from ias_serve.stack.models import local_names, prepare
 from ias_serve.stack.probes import mask_url
 from ias_serve.stack.state import Paths, ProcessRecord, StackState
 
@@ -144,8 +147,12 @@ class Stack:
             ch = self.clickhouse_dsn()
             with self.report.step(f"ClickHouse schema ({mask_url(ch)})"):
                 self._apply_clickhouse_schema(ch, state)
+            engines = gateway_args(config)
+            if local := local_names(engines.model_sources()):
+                with self.report.step(f"local models ({', '.join(local)}) in {self.settings.models_dir}"):
+                    prepare(local, self.settings.models_dir, self.report.info)
             with self.report.step("first System Admin, default model mappings"):
-                email, password = self._bootstrap_admin(urls["postgres"])
+                email, password = self._bootstrap_admin(urls["postgres"], engines.default_models())
             with self.report.step(f"Ray Serve ({config.name}) at {self.base_url}"):
                 how = self._ensure_serve(config, state, urls, ch)
                 self.report.info(f"serve: {how} (pid {state.processes[SERVE].pid})")
@@ -241,7 +248,9 @@ class Stack:
                 f"ClickHouse schema could not be applied to {mask_url(dsn)}:\n{res.stderr.strip()[-1500:]}"
             )
 
-    def _bootstrap_admin(self, db_url: str) -> tuple[str, str | None]:
+    def _bootstrap_admin(
+        self, db_url: str, models: tuple[tuple[str, BackendKind, str], ...]
+    ) -> tuple[str, str | None]:
         from ias_serve.db.bootstrap import ensure_default_models, ensure_system_admin
         from ias_serve.db.engine import make_engine, make_sessionmaker
 
@@ -254,9 +263,9 @@ class Stack:
             try:
                 sessions = make_sessionmaker(engine)
                 created = await ensure_system_admin(sessions, email, password)
-                models = await ensure_default_models(sessions)
-                if models:
-                    self.report.info(f"model mappings created: {', '.join(models)}")
+                created_models = await ensure_default_models(sessions, models)
+                if created_models:
+                    self.report.info(f"model mappings created: {', '.join(created_models)}")
                 return created
             finally:
                 await engine.dispose()
@@ -358,9 +367,12 @@ class Stack:
         return env
 
     def _wait_healthy(self, state: StackState) -> None:
+        """Until every app is healthy; what is still starting is shown when it changes, and
+        every 15 s with the time spent (real engines take a minute or two on a CPU)."""
         rec = state.processes[SERVE]
-        deadline = time.monotonic() + self.settings.up_timeout_s
-        last = ""
+        t0 = time.monotonic()
+        deadline = t0 + self.settings.up_timeout_s
+        last, shown = "", t0
         while True:
             if not record_alive(rec):
                 raise ConfigurationError(
@@ -370,9 +382,10 @@ class Stack:
             if all(h.ok for h in hs):
                 return
             summary = ", ".join(f"{h.name.removeprefix('app:')}: {'ok' if h.ok else h.detail}" for h in hs)
-            if summary != last:
-                self.report.info(summary)
-                last = summary
+            now = time.monotonic()
+            if summary != last or now - shown >= 15:
+                self.report.info(f"[{now - t0:.0f} s] {summary}")
+                last, shown = summary, now
             if time.monotonic() > deadline:
                 raise ConfigurationError(
                     f"apps not healthy after {self.settings.up_timeout_s:.0f}s ({summary}); "

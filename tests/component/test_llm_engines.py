@@ -44,13 +44,12 @@ def llm_gateway(serve_url: str, database_url: str, redis_url: str, nats_url: str
     from deployments.gateway import GatewayIngress, engine_app
     from ias_serve.db.bootstrap import ensure_default_models
     from ias_serve.db.engine import make_engine, make_sessionmaker
-    from ias_serve.serve_config import LLMEngineSpec, gateway_args
+    from ias_serve.serve_config import gateway_args
     from ias_serve.stack.models import local_names, prepare
 
     args = gateway_args(REPO / "serve_config.yaml")
     settings = gateway_settings(database_url, redis_url, nats_url)
-    sources = [e.model_source for e in args.engines if isinstance(e, LLMEngineSpec)]
-    prepare(local_names(sources), settings.models_dir, print)
+    prepare(local_names(args.model_sources()), settings.models_dir, print)
 
     async def seed() -> None:
         engine = make_engine(database_url)

@@ -20,18 +20,20 @@ import openai
 import psutil
 import psycopg
 import pytest
+import yaml
 from openai import OpenAI
 
 from ias_serve.stack.embedded import free_port, pid_alive, processes_mentioning, session_members, stop_pid
 from ias_serve.stack.state import Paths
 from tests.component.gateway_harness import add_model, make_tenant
 
-pytestmark = pytest.mark.stack
+# the default serve config starts the real CPU engines (vLLM): a few minutes per `ias up`
+pytestmark = [pytest.mark.stack, pytest.mark.llm, pytest.mark.timeout(1800)]
 REPO = Path(__file__).resolve().parents[2]
 IAS = [sys.executable, "-m", "ias_serve.stack.cli"]
 
 
-def ias(args: list[str], env: dict[str, str], timeout: float = 400) -> subprocess.CompletedProcess[str]:
+def ias(args: list[str], env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*IAS, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -54,7 +56,7 @@ def wait_until(cond: Callable[[], bool], timeout: float = 10) -> None:
 def stack_env(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("ias_home")
     env = {k: v for k, v in os.environ.items() if not k.startswith("IAS_")}
-    env.update({"IAS_HOME": str(home), "IAS_SERVE_PORT": str(free_port()), "IAS_UP_TIMEOUT_S": "240"})
+    env.update({"IAS_HOME": str(home), "IAS_SERVE_PORT": str(free_port()), "IAS_UP_TIMEOUT_S": "600"})
     yield env
     ias(["down"], env)
 
@@ -68,6 +70,10 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
     out = first.stdout
     for step in ("postgres", "valkey", "nats", "alembic upgrade head", "ClickHouse schema", "Ray Serve"):
         assert step in out, f"progress step {step!r} missing:\n{out}"
+    assert "local models (smollm2-135m-instruct, all-minilm-l6-v2)" in out, out
+    assert "model mappings created: echo-model, test-model, test-embed" in out, out
+    # while the engines start, the wait shows what it waits for
+    assert "LLMServer:smollm2-135m-instruct: UPDATING" in out, out
     assert f"{base}/v1" in out and f"{base}/api" in out
     assert "shown only this once" in out, out
     password = next(line.split()[1] for line in out.splitlines() if line.strip().startswith("password"))
@@ -108,6 +114,14 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
             model="echo-model", messages=[{"role": "user", "content": "ping pong"}], stream=True
         )
         assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == "ping pong"
+        # the real engines `ias up` serves by default: SmolLM2 on vLLM CPU, MiniLM embeddings
+        real = sdk.chat.completions.create(
+            model="test-model", messages=[{"role": "user", "content": "Hi!"}], max_tokens=5, temperature=0
+        )
+        assert real.model == "smollm2-135m-instruct" and real.usage.completion_tokens == 5
+        assert real.choices[0].message.content
+        vectors = sdk.embeddings.create(model="test-embed", input=["one", "two"]).data
+        assert [len(v.embedding) for v in vectors] == [384, 384]
         # a model mapped to a remote OpenAI-compatible server, through the same ingress
         up_port = free_port()
         upstream = subprocess.Popen(
@@ -172,7 +186,12 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
     os.kill(old_serve, signal.SIGKILL)
     wait_until(lambda: not pid_alive(old_serve))
     assert ias(["status"], stack_env).returncode == 1
-    third = ias(["up"], stack_env)
+    # (restarted with the engines left out: starting vLLM again would only add minutes here)
+    echo_only = yaml.safe_load((REPO / "serve_config.yaml").read_text())
+    gateway = next(a for a in echo_only["applications"] if a["name"] == "gateway")
+    gateway["args"]["engines"] = [e for e in gateway["args"]["engines"] if e["kind"] == "echo"]
+    (home / "serve_config.echo.yaml").write_text(yaml.safe_dump(echo_only))
+    third = ias(["up"], {**stack_env, "IAS_SERVE_CONFIG": str(home / "serve_config.echo.yaml")})
     assert third.returncode == 0, third.stdout + third.stderr
     assert f"serve: stale record (pid {old_serve}" in third.stdout
     assert session_members(old_serve) == []

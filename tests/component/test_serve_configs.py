@@ -1,0 +1,47 @@
+"""Both shipped serve configs pass Ray Serve's own schema and Ray Serve LLM's `LLMConfig`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ias_serve.errors import ConfigurationError
+from ias_serve.serve_config import LLMEngineSpec, gateway_args
+from ias_serve.settings import Settings
+from ias_serve.stack.models import local_names, prepare
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", ["serve_config.yaml", "serve_config.gpu.yaml"])
+def test_config_validates_with_ray_serve_and_serve_llm(name: str) -> None:
+    from ray.serve.schema import ServeDeploySchema
+
+    from deployments.llm import llm_config
+
+    path = REPO / name
+    ServeDeploySchema.model_validate(yaml.safe_load(path.read_text()))
+    args = gateway_args(path)
+    models_dir = Settings().models_dir
+    prepare(local_names(args.model_sources()), models_dir)
+    configs = [llm_config(e, models_dir) for e in args.engines if isinstance(e, LLMEngineSpec)]
+    assert configs and all(c.model_id for c in configs)
+    if name == "serve_config.yaml":  # CPU: local folders, CPU accelerator
+        assert all(Path(c.model_loading_config.model_source).is_dir() for c in configs)
+        assert {type(c.accelerator_config).__name__ for c in configs} == {"CPUConfig"}
+    else:
+        assert {c.accelerator_type for c in configs} == {"H100"}
+
+
+def test_invalid_llm_config_names_the_engine() -> None:
+    from deployments.llm import llm_config
+
+    spec = LLMEngineSpec(
+        name="broken",
+        kind="llm",
+        llm_config={"model_loading_config": {"model_id": "m"}, "accelerator_type": "NO-SUCH-GPU"},
+    )
+    with pytest.raises(ConfigurationError, match="engine 'broken': invalid llm_config"):
+        llm_config(spec, Path("/nonexistent"))
