@@ -1,14 +1,15 @@
 """Real-engine benchmark (not a test): time-to-first-token and tokens/s through the gateway
 against the engine alone, on the same vLLM engine.
 
-    .venv/bin/python -m bench.engines [--seconds 20] [--concurrency 1 8] [--max-tokens 64]
+    .venv/bin/python -m bench.engines [--seconds 20] [--concurrency 1 8] [--max-tokens 64] [--ttft-seconds 20]
     .venv/bin/python -m bench.engines --config bench/gpu_check.serve_config.yaml   # on a GPU
 
 It starts the whole stack with `ias up`'s code (Ray Serve in throughput-optimized mode: HAProxy
 ingress, gRPC between deployments) on a copy of the serve config holding the chat engine
 twice: as configured (first token unbatched, then `stream_batching_interval_ms`), and with Ray
 Serve LLM's own batching (50 ms, first flush after the interval: ray issue 59681). Then, for
-each engine and concurrency, streaming chat completions with a fixed `max_tokens`:
+each engine and concurrency, streaming chat completions with a fixed `max_tokens` (then a
+time-to-first-token run: one request at a time, 2 tokens each, many samples):
 
 * **gateway**: HTTP through HAProxy → gateway ingress (auth, budget, metering) → engine;
 * **engine**: the same request straight into the `LLMServer` deployment's handle from a
@@ -24,7 +25,9 @@ import asyncio
 import json
 import os
 import re
+import signal
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -38,6 +41,8 @@ from ias_serve.settings import Settings
 from ias_serve.stack.embedded import free_port
 from ias_serve.stack.stack import Stack
 
+# a local Ray cluster has token auth on (token in ~/.ray/auth_token); read before Ray loads
+os.environ.setdefault("RAY_AUTH_MODE", "token")
 REPO = Path(__file__).resolve().parents[1]
 PROMPT = "Write a long story about a lighthouse keeper who finds a message in a bottle."
 RAY_DEFAULT = "-ray-batching"  # suffix of the copy with Ray Serve LLM's own batching
@@ -49,6 +54,7 @@ class Run:
     engine: str
     path: str  # "gateway" or "engine"
     concurrency: int
+    max_tokens: int
     requests: int
     errors: int
     tokens: int
@@ -112,12 +118,13 @@ async def _drive(one: Any, concurrency: int, seconds: float) -> Measured:
     return ttfts, tokens, chunks, errors, time.perf_counter() - t0
 
 
-def _run(engine: str, path: str, c: int, res: Measured) -> Run:
+def _run(engine: str, path: str, c: int, max_tokens: int, res: Measured) -> Run:
     ttfts, tokens, chunks, errors, elapsed = res
     return Run(
         engine=engine,
         path=path,
         concurrency=c,
+        max_tokens=max_tokens,
         requests=len(ttfts),
         errors=errors,
         tokens=sum(tokens),
@@ -200,8 +207,13 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20.0, help="per run")
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     p.add_argument("--max-tokens", type=int, default=64)
+    p.add_argument(
+        "--ttft-seconds", type=float, default=20.0, help="per TTFT run (one at a time, 2 tokens each)"
+    )
     a = p.parse_args()
 
+    # `kill` as well as Ctrl-C stops what was started (the `finally` below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     home = Path(tempfile.mkdtemp(prefix="ias-bench-engines-"))
     config = home / "serve_config.bench.yaml"
     chat, _ = bench_config(a.config.resolve(), config, a.engine, a.model_source)
@@ -236,18 +248,20 @@ async def measure(stack: Stack, chat: str, a: argparse.Namespace) -> list[Run]:
         for engine, model in ((chat, "bench-chat"), (chat + RAY_DEFAULT, "bench" + RAY_DEFAULT)):
             handle = serve.get_deployment_handle(f"LLMServer:{engine}", app_name="gateway")
             await through_gateway(url, key, model, argparse.Namespace(**{**vars(a), "seconds": 3}), 1)  # warm
-            for c in a.concurrency:
+            phases = [(c, a.max_tokens, a.seconds) for c in a.concurrency] + [(1, 2, a.ttft_seconds)]
+            for c, max_tokens, seconds in phases:
+                args = argparse.Namespace(**{**vars(a), "max_tokens": max_tokens, "seconds": seconds})
                 for path in ("engine", "gateway"):
                     if path == "engine":
-                        res = await engine_alone(handle, model, a, c)
+                        res = await engine_alone(handle, model, args, c)
                     else:
-                        res = await through_gateway(url, key, model, a, c)
-                    run = _run(engine, path, c, res)
+                        res = await through_gateway(url, key, model, args, c)
+                    run = _run(engine, path, c, max_tokens, res)
                     runs.append(run)
                     print(
-                        f"  {engine:<40} c={c:<3} {path:<8} {run.tokens_per_s:>7} tok/s  "
-                        f"TTFT p50 {run.ttft_p50_ms} ms  p90 {run.ttft_p90_ms} ms  "
-                        f"{run.requests} req  {run.errors} errors",
+                        f"  {engine:<36} c={c:<3} max_tokens={max_tokens:<4} {path:<8} "
+                        f"{run.tokens_per_s:>7} tok/s  TTFT p50 {run.ttft_p50_ms} ms  "
+                        f"p90 {run.ttft_p90_ms} ms  {run.requests} req  {run.errors} errors",
                         flush=True,
                     )
     finally:
@@ -257,19 +271,26 @@ async def measure(stack: Stack, chat: str, a: argparse.Namespace) -> list[Run]:
 
 def report(runs: list[Run], a: argparse.Namespace, chat: str) -> None:
     rows = [
-        "| engine streaming | concurrency | engine alone tok/s | gateway tok/s | gateway / engine | "
-        "TTFT p50 engine / gateway ms | TTFT p90 engine / gateway ms |",
-        "|---|---|---|---|---|---|---|",
+        "| engine streaming | concurrency | max_tokens | engine alone tok/s | gateway tok/s | "
+        "gateway / engine | TTFT p50 engine / gateway ms | TTFT p90 engine / gateway ms | requests |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for engine in (chat, chat + RAY_DEFAULT):
         label = "first token unbatched, then 20 ms" if engine == chat else "Ray default (50 ms batches)"
-        for c in a.concurrency:
-            e = next(r for r in runs if r.engine == engine and r.concurrency == c and r.path == "engine")
-            g = next(r for r in runs if r.engine == engine and r.concurrency == c and r.path == "gateway")
+        for c, max_tokens in [(c, a.max_tokens) for c in a.concurrency] + [(1, 2)]:
+            e, g = (
+                next(
+                    r
+                    for r in runs
+                    if (r.engine, r.concurrency, r.max_tokens, r.path) == (engine, c, max_tokens, p)
+                )
+                for p in ("engine", "gateway")
+            )
             ratio = round(g.tokens_per_s / e.tokens_per_s, 3) if e.tokens_per_s else float("nan")
             rows.append(
-                f"| {label} | {c} | {e.tokens_per_s} | {g.tokens_per_s} | {ratio} | "
-                f"{e.ttft_p50_ms} / {g.ttft_p50_ms} | {e.ttft_p90_ms} / {g.ttft_p90_ms} |"
+                f"| {label} | {c} | {max_tokens} | {e.tokens_per_s} | {g.tokens_per_s} | {ratio} | "
+                f"{e.ttft_p50_ms} / {g.ttft_p50_ms} | {e.ttft_p90_ms} / {g.ttft_p90_ms} | "
+                f"{e.requests} / {g.requests} |"
             )
     table = "\n".join(rows)
     print("\n" + table)
