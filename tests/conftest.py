@@ -141,3 +141,17 @@ def serve_url(ray_cluster: None) -> str:
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def local_models() -> Path:
+    """The `ias-models://` models the shipped serve_config.yaml names, made ready once (in
+    IAS_MODELS_DIR; the conversion runs only where they are not there yet)."""
+    from ias_serve.serve_config import gateway_args
+    from ias_serve.settings import Settings
+    from ias_serve.stack.models import local_names, prepare
+
+    models_dir = Settings().models_dir
+    config = Path(__file__).resolve().parents[1] / "serve_config.yaml"
+    prepare(local_names(gateway_args(config).model_sources()), models_dir, print)
+    return models_dir

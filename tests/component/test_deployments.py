@@ -34,7 +34,7 @@ def test_serve_config_is_a_valid_serve_deploy_schema() -> None:
 
 
 @pytest.mark.parametrize("app", config_apps(), ids=lambda a: a["name"])
-def test_every_builder_accepts_its_config_args(app: dict) -> None:
+def test_every_builder_accepts_its_config_args(app: dict, local_models: Path) -> None:
     from ray.serve import Application
     from ray.serve._private.utils import import_attr
 

@@ -27,8 +27,9 @@ def serve_gateway(serve_url: str, database_url: str, redis_url: str, nats_url: s
     from ray import serve
 
     from deployments.engines import EchoEngineDeployment
-    from deployments.gateway import EngineSpec, GatewayArgs, GatewayIngress
+    from deployments.gateway import GatewayArgs, GatewayIngress
     from ias_serve.db.bootstrap import ensure_default_models
+    from ias_serve.serve_config import EchoEngineSpec
 
     async def seed() -> None:
         engine = make_engine(database_url)
@@ -38,7 +39,7 @@ def serve_gateway(serve_url: str, database_url: str, redis_url: str, nats_url: s
     asyncio.run(seed())
     settings = gateway_settings(database_url, redis_url, nats_url)
     app = GatewayIngress.options(num_replicas=2, ray_actor_options={"num_cpus": 0.1}).bind(
-        GatewayArgs(engines=[EngineSpec(name="echo-model")]),
+        GatewayArgs(engines=[EchoEngineSpec(name="echo-model", kind="echo")]),
         {"echo-model": EchoEngineDeployment.options(name="EchoEngine:echo-model").bind("echo-model")},
         settings,
     )

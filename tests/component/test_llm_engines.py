@@ -38,18 +38,18 @@ class LLMGateway:
 
 
 @pytest.fixture(scope="module")
-def llm_gateway(serve_url: str, database_url: str, redis_url: str, nats_url: str) -> Iterator[LLMGateway]:
+def llm_gateway(
+    serve_url: str, database_url: str, redis_url: str, nats_url: str, local_models: Path
+) -> Iterator[LLMGateway]:
     from ray import serve
 
     from deployments.gateway import GatewayIngress, engine_app
     from ias_serve.db.bootstrap import ensure_default_models
     from ias_serve.db.engine import make_engine, make_sessionmaker
     from ias_serve.serve_config import gateway_args
-    from ias_serve.stack.models import local_names, prepare
 
     args = gateway_args(REPO / "serve_config.yaml")
-    settings = gateway_settings(database_url, redis_url, nats_url)
-    prepare(local_names(args.model_sources()), settings.models_dir, print)
+    settings = gateway_settings(database_url, redis_url, nats_url, models_dir=local_models)
 
     async def seed() -> None:
         engine = make_engine(database_url)

@@ -9,14 +9,12 @@ import yaml
 
 from ias_serve.errors import ConfigurationError
 from ias_serve.serve_config import LLMEngineSpec, gateway_args
-from ias_serve.settings import Settings
-from ias_serve.stack.models import local_names, prepare
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", ["serve_config.yaml", "serve_config.gpu.yaml"])
-def test_config_validates_with_ray_serve_and_serve_llm(name: str) -> None:
+def test_config_validates_with_ray_serve_and_serve_llm(name: str, local_models: Path) -> None:
     from ray.serve.schema import ServeDeploySchema
 
     from deployments.llm import llm_config
@@ -24,9 +22,7 @@ def test_config_validates_with_ray_serve_and_serve_llm(name: str) -> None:
     path = REPO / name
     ServeDeploySchema.model_validate(yaml.safe_load(path.read_text()))
     args = gateway_args(path)
-    models_dir = Settings().models_dir
-    prepare(local_names(args.model_sources()), models_dir)
-    configs = [llm_config(e, models_dir) for e in args.engines if isinstance(e, LLMEngineSpec)]
+    configs = [llm_config(e, local_models) for e in args.engines if isinstance(e, LLMEngineSpec)]
     assert configs and all(c.model_id for c in configs)
     if name == "serve_config.yaml":  # CPU: local folders, CPU accelerator
         assert all(Path(c.model_loading_config.model_source).is_dir() for c in configs)
