@@ -33,8 +33,9 @@ def test_serve_config_is_a_valid_serve_deploy_schema() -> None:
     assert 0 < total <= 2
 
 
+@pytest.mark.ray  # building an LLMServer deployment reads Ray's runtime context (it would start Ray)
 @pytest.mark.parametrize("app", config_apps(), ids=lambda a: a["name"])
-def test_every_builder_accepts_its_config_args(app: dict, local_models: Path) -> None:
+def test_every_builder_accepts_its_config_args(app: dict, local_models: Path, ray_cluster: None) -> None:
     from ray.serve import Application
     from ray.serve._private.utils import import_attr
 
