@@ -30,13 +30,14 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import yaml
 
+from bench.common import pct, save_results
 from ias_serve.settings import Settings
 from ias_serve.stack.embedded import free_port
 from ias_serve.stack.stack import Stack
@@ -63,13 +64,6 @@ class Run:
     ttft_p50_ms: float
     ttft_p90_ms: float
     chunks_per_request: float
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 def body(model: str, max_tokens: int) -> dict[str, Any]:
@@ -292,22 +286,7 @@ def report(runs: list[Run], a: argparse.Namespace, chat: str) -> None:
                 f"{e.ttft_p50_ms} / {g.ttft_p50_ms} | {e.ttft_p90_ms} / {g.ttft_p90_ms} | "
                 f"{e.requests} / {g.requests} |"
             )
-    table = "\n".join(rows)
-    print("\n" + table)
-    out = REPO / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    (out / f"engines-{stamp}.json").write_text(
-        json.dumps(
-            {
-                "machine": {"cpus": os.cpu_count()},
-                "args": {k: str(v) for k, v in vars(a).items()},
-                "runs": [asdict(r) for r in runs],
-                "table": table,
-            },
-            indent=2,
-        )
-    )
+    save_results("engines", runs, "\n".join(rows), args={k: str(v) for k, v in vars(a).items()})
 
 
 if __name__ == "__main__":

@@ -15,17 +15,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
+from bench.common import pct, save_results
 from ias_serve.settings import Settings
 from ias_serve.stack.embedded import free_port, stop_pid
 from ias_serve.stack.stack import Stack
@@ -46,13 +46,6 @@ class Run:
     p99_ms: float
     ttft_p50_ms: float
     ttft_p99_ms: float
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 async def load(url: str, key: str | None, concurrency: int, seconds: float, target: str) -> Run:
@@ -189,23 +182,7 @@ def report(runs: list[Run], a: argparse.Namespace) -> None:
             f"{med(g, 'p50_ms')} / {med(g, 'p99_ms')} | {round(med(g, 'p50_ms') - med(d, 'p50_ms'), 2)} | "
             f"{med(d, 'ttft_p50_ms')} / {med(g, 'ttft_p50_ms')} |"
         )
-    table = "\n".join(rows)
-    print("\n" + table)
-    out = REPO / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    (out / f"gateway-{stamp}.json").write_text(
-        json.dumps(
-            {
-                "machine": {"cpus": os.cpu_count()},
-                "seconds": a.seconds,
-                "runs": [asdict(r) for r in runs],
-                "table": table,
-            },
-            indent=2,
-        )
-    )
-    print(f"\nwritten: bench/results/gateway-{stamp}.json")
+    save_results("gateway", runs, "\n".join(rows), seconds=a.seconds)
 
 
 if __name__ == "__main__":
