@@ -12,7 +12,8 @@ Tables (in the IAS database the client is bound to, see :mod:`ias_serve.analytic
     the writer's existence check below.
 
 ``usage_daily``
-    ``SummingMergeTree`` rollup (day, org, model, user → requests, input/output tokens), fed at
+    ``SummingMergeTree`` rollup (day, org, model, user, key → requests, input/output tokens,
+    cost), fed at
     insert time by the materialized view ``usage_daily_mv``. Rows are summed on merge only
     eventually: always read it with ``sum(...) GROUP BY``, never row by row.
 
@@ -124,7 +125,89 @@ _V1_USAGE = Migration(
     ),
 )
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_USAGE,)
+_V2_COST_AND_KEYS = Migration(
+    version=2,
+    name="cost per request; key_id and cost in the daily rollup",
+    statements=(
+        # cost of the request at the prices of its time (see protocol.usage.UsageEvent.cost)
+        f"ALTER TABLE {USAGE_EVENTS} ADD COLUMN IF NOT EXISTS cost Decimal(38, 12) DEFAULT 0",
+        # key_id joins the rollup's grouping (a user's usage by key, /analytics/me); a column
+        # may enter the sorting key in the ALTER that adds it. Older rows get the nil UUID.
+        f"ALTER TABLE {USAGE_DAILY} ADD COLUMN IF NOT EXISTS key_id UUID, "
+        "MODIFY ORDER BY (org_id, day, model, user_id, key_id)",
+        f"ALTER TABLE {USAGE_DAILY} ADD COLUMN IF NOT EXISTS cost Decimal(38, 12) DEFAULT 0",
+        # a view's query cannot change in place: replace it (the recorder, the only writer,
+        # migrates before it inserts, so no insert falls between the two statements)
+        f"DROP VIEW IF EXISTS {USAGE_DAILY}_mv",
+        f"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {USAGE_DAILY}_mv TO {USAGE_DAILY} AS
+        SELECT
+            toDate(ts)         AS day,
+            org_id,
+            model,
+            user_id,
+            key_id,
+            count()            AS requests,
+            sum(input_tokens)  AS input_tokens,
+            sum(output_tokens) AS output_tokens,
+            sum(cost)          AS cost
+        FROM {USAGE_EVENTS}
+        GROUP BY day, org_id, model, user_id, key_id
+        """,
+    ),
+)
+
+USAGE_DAILY_ORG_MODEL: Final = "usage_daily_org_model"
+
+_V3_SYSTEM_ROLLUP = Migration(
+    version=3,
+    name="usage_daily_org_model: (day, org, model) rollup for the system dashboard",
+    statements=(
+        # The system dashboard reads every org of a window: on usage_daily that is every
+        # (org, model, user, key) row of every day; this rollup keeps one row per
+        # (day, org, model), sorted by day first (bench/analytics.py measures both).
+        f"""
+        CREATE TABLE IF NOT EXISTS {USAGE_DAILY_ORG_MODEL} (
+            day           Date,
+            org_id        UUID,
+            model         LowCardinality(String),
+            requests      UInt64,
+            input_tokens  UInt64,
+            output_tokens UInt64,
+            cost          Decimal(38, 12)
+        )
+        ENGINE = SummingMergeTree
+        PARTITION BY toYYYYMM(day)
+        ORDER BY (day, org_id, model)
+        """,
+        # Backfill from usage_daily, idempotently: a re-run of this version (after a crash)
+        # drops the view, empties the table and fills it again. Like v2 it relies on the
+        # recorder, the only writer, migrating before it inserts.
+        f"DROP VIEW IF EXISTS {USAGE_DAILY_ORG_MODEL}_mv",
+        f"TRUNCATE TABLE IF EXISTS {USAGE_DAILY_ORG_MODEL}",
+        f"""
+        INSERT INTO {USAGE_DAILY_ORG_MODEL}
+        SELECT day, org_id, model, sum(requests), sum(input_tokens), sum(output_tokens), sum(cost)
+        FROM {USAGE_DAILY}
+        GROUP BY day, org_id, model
+        """,
+        f"""
+        CREATE MATERIALIZED VIEW IF NOT EXISTS {USAGE_DAILY_ORG_MODEL}_mv TO {USAGE_DAILY_ORG_MODEL} AS
+        SELECT
+            toDate(ts)         AS day,
+            org_id,
+            model,
+            count()            AS requests,
+            sum(input_tokens)  AS input_tokens,
+            sum(output_tokens) AS output_tokens,
+            sum(cost)          AS cost
+        FROM {USAGE_EVENTS}
+        GROUP BY day, org_id, model
+        """,
+    ),
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_USAGE, _V2_COST_AND_KEYS, _V3_SYSTEM_ROLLUP)
 """All versions, in order. Append only."""
 
 _MIGRATIONS_DDL: Final = f"""

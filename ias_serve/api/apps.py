@@ -17,13 +17,16 @@ from fastapi.responses import JSONResponse
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from ias_serve import __version__
+from ias_serve.api.analytics import router as analytics_router
 from ias_serve.api.gateway import router as gateway_router
 from ias_serve.api.health import health_router
 from ias_serve.errors import BadRequest, IASError
 from ias_serve.observability.metrics import add_metrics_route
 from ias_serve.observability.middleware import RequestContextMiddleware
 from ias_serve.observability.tracing import otlp_export_enabled
+from ias_serve.services.analytics import AnalyticsService
 from ias_serve.services.gateway import GatewayService
+from ias_serve.services.sessions import SessionAuthenticator
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,34 @@ def create_management_app(*, behind_serve: bool = False) -> FastAPI:
     return _base_app("management", "IAS management API", openai_errors=False, behind_serve=behind_serve)
 
 
-def create_analytics_app(*, behind_serve: bool = False) -> FastAPI:
-    """`/analytics`: usage dashboards API."""
-    return _base_app("analytics", "IAS analytics API", openai_errors=False, behind_serve=behind_serve)
+def create_analytics_app(
+    *,
+    analytics: AnalyticsService | None = None,
+    sessions: SessionAuthenticator | None = None,
+    behind_serve: bool = False,
+    registry: CollectorRegistry = REGISTRY,
+) -> FastAPI:
+    """`/analytics`: usage dashboards API. Without `analytics` (or `sessions`) only health and
+    metrics answer (the dashboard routes say 503). The lifespan closes the service on shutdown
+    (its reader's clients, its database engine)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if analytics is not None:
+                await analytics.aclose()
+
+    app = _base_app(
+        "analytics",
+        "IAS analytics API",
+        openai_errors=False,
+        behind_serve=behind_serve,
+        lifespan=lifespan,
+        registry=registry,
+    )
+    app.state.analytics = analytics
+    app.state.sessions = sessions
+    app.include_router(analytics_router)
+    return app

@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from ias_serve.domain.principal import ApiKeyPrincipal
+from ias_serve.domain.principal import ApiKeyPrincipal, SessionPrincipal
+from ias_serve.domain.tokens import SESSION_COOKIE
 from ias_serve.errors import ServiceUnavailable
 from ias_serve.observability.logging import request_id_var
+from ias_serve.services.analytics import AnalyticsService
 from ias_serve.services.gateway import GatewayService
+from ias_serve.services.sessions import SessionAuthenticator
 
 
 async def _gateway(request: Request) -> GatewayService:  # async: no threadpool hop
@@ -36,3 +40,44 @@ async def _request_id() -> str:
 Gateway = Annotated[GatewayService, Depends(_gateway)]
 Principal = Annotated[ApiKeyPrincipal, Depends(_principal)]
 RequestId = Annotated[str, Depends(_request_id)]
+
+
+# --- session-authenticated REST APIs (analytics; the management API reuses these) -------------
+
+
+async def _sessions(request: Request) -> SessionAuthenticator:
+    auth = getattr(request.app.state, "sessions", None)
+    if auth is None:
+        raise ServiceUnavailable("session authentication is not configured in this process")
+    return auth
+
+
+# security schemes (they document both ways in OpenAPI); auto_error=False: the authenticator
+# answers 401 in the API's own error shape
+_session_bearer = HTTPBearer(
+    auto_error=False, scheme_name="session", description="Session token (iass_…) from the login."
+)
+_session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, scheme_name="session_cookie", description="The portal's cookie."
+)
+
+
+async def _session_principal(
+    sessions: Annotated[SessionAuthenticator, Depends(_sessions)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_session_bearer)],
+    cookie: Annotated[str | None, Depends(_session_cookie)],
+) -> SessionPrincipal:
+    """The Bearer header wins over the cookie when both are sent."""
+    return await sessions.authenticate(bearer.credentials if bearer is not None else cookie)
+
+
+async def _analytics(request: Request) -> AnalyticsService:
+    svc = getattr(request.app.state, "analytics", None)
+    if svc is None:
+        raise ServiceUnavailable("the analytics service is not configured in this process")
+    return svc
+
+
+SessionUser = Annotated[SessionPrincipal, Depends(_session_principal)]
+"""The caller of a session-authenticated route (401 without a valid session)."""
+Analytics = Annotated[AnalyticsService, Depends(_analytics)]

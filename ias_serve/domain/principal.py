@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
+
+from ias_serve.domain.roles import OrgRole
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +24,33 @@ class ApiKeyPrincipal:
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and now >= self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPrincipal:
+    """Who is calling the management and analytics APIs: the user behind a login session.
+
+    ``memberships`` maps each organisation the user belongs to onto the role held there; it is
+    copied into a read-only mapping, so a principal handed to the policy cannot change under
+    it. ``is_system_admin`` is the global flag (``users.is_system_admin``), independent of
+    memberships. ``session_id`` names the session (logout revokes it); ``None`` when built
+    without one (tests, tools).
+    """
+
+    user_id: uuid.UUID
+    email: str
+    is_system_admin: bool
+    memberships: Mapping[uuid.UUID, OrgRole] = field(default_factory=dict)
+    name: str = ""
+    session_id: uuid.UUID | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "memberships", MappingProxyType(dict(self.memberships)))
+
+    def role_in(self, org_id: uuid.UUID | None) -> OrgRole | None:
+        """The role held in ``org_id``; ``None`` when not a member (or no org given)."""
+        return None if org_id is None else self.memberships.get(org_id)
+
+    @property
+    def org_ids(self) -> frozenset[uuid.UUID]:
+        return frozenset(self.memberships)

@@ -65,3 +65,8 @@ def _aware(dt: datetime | None) -> datetime:
     if dt is None:
         return datetime.now(UTC)
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+SESSION_COOKIE = "ias_session"
+"""Name of the cookie that carries a session token (``iass_…``) for the web portal; API
+clients send ``Authorization: Bearer iass_…`` instead."""

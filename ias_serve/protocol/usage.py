@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ias_serve.domain.model_mappings import MAX_PRICE, cost
 
 # ClickHouse UInt32 columns: refuse what the column would silently wrap; no "12" or True.
 _UINT32_MAX: Final = 2**32 - 1
 UInt32 = Annotated[int, Field(ge=0, le=_UINT32_MAX, strict=True)]
+# model_mappings.price_per_million_* (NUMERIC(18, 6)): per million tokens, at most 6 decimals
+Price = Annotated[Decimal, Field(ge=0, le=MAX_PRICE, decimal_places=6, allow_inf_nan=False)]
 
 
 class UsageStatus(StrEnum):
@@ -46,8 +51,11 @@ USAGE_EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "latency_ms",
     "ttft_ms",
     "status",
+    "cost",
 )
-"""Column order of :meth:`UsageEvent.to_row` (the ClickHouse ``usage_events`` columns)."""
+"""Column order of :meth:`UsageEvent.to_row` (the ClickHouse ``usage_events`` columns).
+
+The row carries the request's ``cost`` (from the event's prices) instead of the prices."""
 
 
 class UsageEvent(BaseModel):
@@ -69,6 +77,10 @@ class UsageEvent(BaseModel):
         default=None, description="Time to first token; None for non-streaming responses."
     )
     status: UsageStatus = UsageStatus.OK
+    # Prices of the model mapping when the request was served, so that a later price change
+    # does not rewrite history. None (an event from a gateway that did not send them): 0.
+    price_input: Price | None = Field(default=None, description="Price per million input tokens.")
+    price_output: Price | None = Field(default=None, description="Price per million output tokens.")
 
     @field_validator("ts")
     @classmethod
@@ -80,6 +92,16 @@ class UsageEvent(BaseModel):
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+    @property
+    def cost(self) -> Decimal:
+        """Exact cost of the request (at most 12 decimals): ClickHouse ``Decimal(38, 12)``."""
+        return cost(
+            self.input_tokens,
+            self.output_tokens,
+            self.price_input or Decimal(0),
+            self.price_output or Decimal(0),
+        )
 
     def to_row(self) -> tuple[Any, ...]:
         """Values in :data:`USAGE_EVENT_COLUMNS` order, typed for clickhouse-connect."""
@@ -95,4 +117,37 @@ class UsageEvent(BaseModel):
             self.latency_ms,
             self.ttft_ms,
             self.status.value,
+            self.cost,
         )
+
+
+class InvalidUsageEvent(ValueError):
+    """A message on the usage subject that is not a valid :class:`UsageEvent`.
+
+    ``kind`` is a small fixed set (a metric label): ``bad_json``, ``missing_field``,
+    ``invalid_value``; ``reason`` is the human-readable detail sent to the dead-letter subject.
+    """
+
+    KINDS: Final = ("bad_json", "missing_field", "invalid_value")
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+def decode_usage_event(data: bytes) -> UsageEvent:
+    """Parse one message body; raise :class:`InvalidUsageEvent` saying what is wrong."""
+    try:
+        return UsageEvent.model_validate_json(data)
+    except ValidationError as e:
+        errors = e.errors(include_url=False, include_input=False)
+        first = errors[0]
+        if first["type"] in ("json_invalid", "json_type", "model_type"):
+            raise InvalidUsageEvent("bad_json", f"not a JSON object: {first['msg']}") from None
+        parts = []
+        for err in errors[:5]:
+            where = ".".join(str(p) for p in err["loc"]) or "event"
+            parts.append(f"{where}: {err['msg']}")
+        kind = "missing_field" if all(err["type"] == "missing" for err in errors) else "invalid_value"
+        raise InvalidUsageEvent(kind, "; ".join(parts)) from None

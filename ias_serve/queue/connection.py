@@ -64,6 +64,11 @@ class JetStreamConnection:
         self._closing = False
 
     @property
+    def client(self) -> Client | None:
+        """The current NATS client (None before the first connect, after close)."""
+        return self._nc
+
+    @property
     def connected(self) -> bool:
         return self._nc is not None and self._nc.is_connected
 

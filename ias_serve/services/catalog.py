@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ias_serve.domain.model_mappings import BackendKind, is_model_allowed
 from ias_serve.errors import ModelNotFound
@@ -26,6 +27,9 @@ class ModelRoute:
     target: str
     allowed_org_ids: tuple[uuid.UUID, ...] | None
     created: int
+    price_input: Decimal = Decimal(0)
+    """Per million input tokens (copied into each usage event: cost at the request's prices)."""
+    price_output: Decimal = Decimal(0)
 
     def allows(self, org_id: uuid.UUID) -> bool:
         return is_model_allowed(self.allowed_org_ids, org_id)
@@ -49,6 +53,8 @@ def postgres_loader(sessionmaker) -> Loader:  # type: ignore[no-untyped-def]
                 target=r.target,
                 allowed_org_ids=None if r.allowed_org_ids is None else tuple(r.allowed_org_ids),
                 created=int(r.created_at.timestamp()),
+                price_input=r.price_per_million_input,
+                price_output=r.price_per_million_output,
             )
             for r in rows
         ]

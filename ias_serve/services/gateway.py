@@ -171,7 +171,7 @@ class GatewayService:
                 self.metrics.budget_rejections.labels(req.model).inc()
             self._access(op, principal, req.model, e.status, 0, 0, t0, None)
             raise
-        ctx = _Call(op, principal, req.model, request_id, started, t0, reservation, prompt_estimate)
+        ctx = _Call(op, principal, req.model, request_id, started, t0, reservation, prompt_estimate, route)
         stream = op != "embeddings" and req.stream
         if not stream:
             try:
@@ -262,6 +262,8 @@ class GatewayService:
             latency_ms=int(latency * 1000),
             ttft_ms=None if ctx.ttft is None else int(ctx.ttft * 1000),
             status=status,
+            price_input=ctx.route.price_input,
+            price_output=ctx.route.price_output,
         )
         # both return at once: the budget adjustment and the publish run in the background
         self.budgets.settle_nowait(ctx.reservation, prompt + completion)
@@ -308,6 +310,7 @@ class _Call:
     t0: float
     reservation: Any
     prompt_estimate: int
+    route: ModelRoute
     ttft: float | None = None
 
 

@@ -39,7 +39,7 @@ from ias_serve.stack.embedded import (
 )
 from ias_serve.stack.models import local_names, prepare
 from ias_serve.stack.probes import mask_url
-from ias_serve.stack.state import Paths, ProcessRecord, StackState
+from ias_serve.stack.state import Paths, ProcessRecord, StackState, clickhouse_dsn
 
 DEFAULT_ADMIN_EMAIL = "admin@ias.local"
 
@@ -117,7 +117,7 @@ class Stack:
         return rec.url if rec else None
 
     def clickhouse_dsn(self) -> str:
-        return self.settings.clickhouse_url or f"chdb://{self.paths.data('clickhouse')}"
+        return clickhouse_dsn(self.settings)
 
     @property
     def base_url(self) -> str:

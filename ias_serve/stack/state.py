@@ -18,6 +18,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from ias_serve.settings import Settings
+
 
 class ProcessRecord(BaseModel):
     pid: int
@@ -74,3 +76,9 @@ class Paths:
     @property
     def serve_status(self) -> Path:
         return self.home / "serve_status.json"
+
+
+def clickhouse_dsn(settings: Settings) -> str:
+    """IAS_CLICKHOUSE_URL, or the embedded default: a chDB directory under IAS_HOME (`ias up`
+    passes it to Ray as IAS_CLICKHOUSE_URL, so the default matters only when run otherwise)."""
+    return settings.clickhouse_url or f"chdb://{Paths(settings.home_dir).data('clickhouse')}"

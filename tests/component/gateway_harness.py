@@ -11,10 +11,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
 from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ias_serve.api.apps import create_gateway_app
 from ias_serve.db.engine import make_engine, make_sessionmaker
@@ -24,10 +26,12 @@ from ias_serve.db.repositories import (
     MembershipRepository,
     ModelMappingRepository,
     OrgRepository,
+    SessionRepository,
     UserRepository,
 )
 from ias_serve.domain.keys import generate_api_key
 from ias_serve.domain.roles import OrgRole, Status
+from ias_serve.domain.tokens import TokenKind, hash_token, new_token
 from ias_serve.services.engines.base import LocalEngineClient
 from ias_serve.services.engines.echo import EchoEngine
 from ias_serve.services.gateway_factory import build_gateway_service
@@ -52,6 +56,24 @@ def serve_in_thread(app: Any, port: int) -> Iterator[uvicorn.Server]:
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+async def new_session(db: AsyncSession, user_id: uuid.UUID, *, ttl: timedelta = timedelta(hours=1)) -> str:
+    """A management session token for the user (as the login API will issue)."""
+    token = new_token(TokenKind.SESSION)
+    await SessionRepository(db).create(
+        user_id=user_id, token_hash=hash_token(token), expires_at=datetime.now(UTC) + ttl
+    )
+    return token
+
+
+async def session_token(database_url: str, user_id: uuid.UUID) -> str:
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as s, s.begin():
+            return await new_session(s, user_id)
+    finally:
+        await engine.dispose()
 
 
 @dataclass
@@ -83,12 +105,25 @@ async def make_tenant(database_url: str, *, limit: int | None = None, active: bo
 
 
 async def add_model(
-    database_url: str, name: str, kind: str, target: str, allowed: list[uuid.UUID] | None = None
+    database_url: str,
+    name: str,
+    kind: str,
+    target: str,
+    allowed: list[uuid.UUID] | None = None,
+    *,
+    prices: tuple[str, str] = ("0", "0"),
 ) -> None:
     engine = make_engine(database_url)
     try:
         async with make_sessionmaker(engine)() as s, s.begin():
-            await ModelMappingRepository(s).create(name, kind, target, allowed_org_ids=allowed)
+            await ModelMappingRepository(s).create(
+                name,
+                kind,
+                target,
+                allowed_org_ids=allowed,
+                price_per_million_input=prices[0],
+                price_per_million_output=prices[1],
+            )
     finally:
         await engine.dispose()
 

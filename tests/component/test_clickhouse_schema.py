@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -30,7 +31,7 @@ from ias_serve.analytics import (
     tokens_by_org,
 )
 from ias_serve.errors import ConfigurationError
-from ias_serve.protocol.usage import UsageEvent
+from ias_serve.protocol.usage import USAGE_EVENT_COLUMNS, UsageEvent
 
 
 def _dsn_with_database(dsn: str, name: str) -> str:
@@ -127,28 +128,61 @@ def test_apply_schema_is_idempotent(scratch_db: Client) -> None:
     apply_schema(scratch_db)
     assert applied_versions(scratch_db) == [m.version for m in MIGRATIONS]
     raw = scratch_db.query("SELECT version, count() FROM schema_migrations GROUP BY version").result_rows
-    assert raw == [(1, 1)]
+    assert sorted(raw) == [(m.version, 1) for m in MIGRATIONS]
     tables = {
         r[0]
         for r in scratch_db.query(
             "SELECT name FROM system.tables WHERE database = currentDatabase()"
         ).result_rows
     }
-    assert {"usage_events", "usage_daily", "usage_daily_mv", "schema_migrations"} <= tables
+    assert {
+        "usage_events",
+        "usage_daily",
+        "usage_daily_mv",
+        "usage_daily_org_model",
+        "usage_daily_org_model_mv",
+        "schema_migrations",
+    } <= tables
 
 
 def test_new_migration_version_applied_once(scratch_db: Client) -> None:
     apply_schema(scratch_db)
-    v2 = Migration(2, "extra column", ("ALTER TABLE usage_events ADD COLUMN IF NOT EXISTS extra UInt8",))
+    nxt = len(MIGRATIONS) + 1
+    v2 = Migration(nxt, "extra column", ("ALTER TABLE usage_events ADD COLUMN IF NOT EXISTS extra UInt8",))
     apply_schema(scratch_db, (*MIGRATIONS, v2))
     apply_schema(scratch_db, (*MIGRATIONS, v2))
-    assert applied_versions(scratch_db) == [1, 2]
+    assert applied_versions(scratch_db) == list(range(1, nxt + 1))
     cols = scratch_db.query(
         "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = 'usage_events'"
     ).result_rows
     assert ("extra",) in cols
     with pytest.raises(ValueError):
         apply_schema(scratch_db, (v2, *MIGRATIONS))
+
+
+def test_upgrade_from_v1_keeps_the_recorded_usage(scratch_db: Client) -> None:
+    """A database created by v1 (no cost, rollup without key_id) upgraded in place."""
+    apply_schema(scratch_db, MIGRATIONS[:1])
+    org = uuid.uuid4()
+    old = _batch(org, range(4), T0)
+    v1_columns = [c for c in USAGE_EVENT_COLUMNS if c != "cost"]
+    scratch_db.insert("usage_events", [e.to_row()[:-1] for e in old], column_names=v1_columns)
+    apply_schema(scratch_db)
+    assert applied_versions(scratch_db) == [m.version for m in MIGRATIONS]
+    new = [_event(org, 10, T0, price_input=Decimal("2"), price_output=Decimal("4"))]
+    assert insert_usage_events(scratch_db, new) == 1
+    assert org_totals(scratch_db, org, *MONTH_DAYS) == _expected(old + new)
+    assert org_totals_raw(scratch_db, org, *MONTH) == _expected(old + new)
+    rows = scratch_db.query(
+        "SELECT key_id, sum(requests), sum(cost) FROM usage_daily WHERE org_id = {o:UUID} GROUP BY key_id "
+        "ORDER BY key_id",
+        parameters={"o": str(org)},
+    ).result_rows
+    # rows from before v2: nil key, cost 0; the new one: its key and its exact cost
+    assert rows == [
+        (uuid.UUID(int=0), 4, Decimal(0)),
+        (new[0].key_id, 1, new[0].cost),
+    ]
 
 
 # --- writes and totals ------------------------------------------------------------------

@@ -3,6 +3,7 @@ running on the shared Ray instance (tests marked `ray`)."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import httpx
@@ -60,13 +61,18 @@ def test_bad_builder_args_are_refused_with_the_key_named(import_path: str, args:
 
 
 @pytest.mark.ray
-def test_apps_serve_health_on_ray(serve_url: str) -> None:
+def test_apps_serve_health_on_ray(serve_url: str, nats_url: str, tmp_path: Path) -> None:
     from ray import serve
 
     from deployments import management, usage
+    from ias_serve.settings import Settings
 
     serve.run(management.build_app({}), name="management", route_prefix="/api")
-    handle = serve.run(usage.build_app({"batch_size": 10}), name="usage", route_prefix=None)
+    settings = Settings(
+        nats_url=nats_url, clickhouse_url=f"chdb://{tmp_path}/ch", usage_stream=f"U{uuid.uuid4().hex}"
+    )
+    app = usage.UsageRecorder.bind(usage.UsageArgs(batch_size=10), settings)
+    handle = serve.run(app, name="usage", route_prefix=None)
     try:
         r = httpx.get(f"{serve_url}/api/health", headers={"X-Request-ID": "ray-test-1"}, timeout=30)
         assert r.status_code == 200 and r.json() == {"status": "ok", "app": "management", "version": "0.1.0"}
@@ -74,6 +80,8 @@ def test_apps_serve_health_on_ray(serve_url: str) -> None:
         assert handle.check_health.remote().result(timeout_s=30) is None
         apps = serve.status().applications
         assert apps["management"].status == "RUNNING" and apps["usage"].status == "RUNNING"
+        status = handle.status.remote().result(timeout_s=30)
+        assert status["running"] is True and status["inserted"] == 0
     finally:
         serve.delete("management")
         serve.delete("usage")

@@ -8,6 +8,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from decimal import Decimal
 
 import httpx
 import openai
@@ -42,7 +43,7 @@ async def _models(database_url: str, g: Gateway) -> None:
     engine = make_engine(database_url)
     await ensure_default_models(make_sessionmaker(engine))
     await engine.dispose()
-    await add_model(database_url, "remote-model", "remote_url", g.upstream_url)
+    await add_model(database_url, "remote-model", "remote_url", g.upstream_url, prices=("0.15", "0.6"))
     await add_model(database_url, "slow-model", "remote_url", g.slow_url)
     await add_model(database_url, "broken-model", "remote_url", g.failing_url)
 
@@ -86,11 +87,19 @@ async def test_chat_non_streaming_is_valid_and_metered_exactly(
 @pytest.mark.parametrize("include_usage", [False, True])
 @pytest.mark.parametrize("model", ["echo-model", "remote-model"])
 async def test_chat_streaming_usage_chunk_only_when_asked(
-    gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str, model: str, include_usage: bool
+    gw: Gateway,
+    client: Callable[[str], AsyncOpenAI],
+    database_url: str,
+    nats_url: str,
+    model: str,
+    include_usage: bool,
 ) -> None:
     t = await make_tenant(database_url)
     kwargs = {"stream_options": {"include_usage": True}} if include_usage else {}
-    stream = await client(t.key).chat.completions.create(model=model, messages=MSGS, stream=True, **kwargs)
+    raw = await client(t.key).chat.completions.with_raw_response.create(
+        model=model, messages=MSGS, stream=True, **kwargs
+    )
+    stream = raw.parse()
     chunks = [c async for c in stream]
     for c in chunks:
         assert_valid("CreateChatCompletionStreamResponse", c.model_dump(mode="json", exclude_unset=True))
@@ -100,6 +109,16 @@ async def test_chat_streaming_usage_chunk_only_when_asked(
     assert len(with_usage) == (1 if include_usage else 0)
     if model == "remote-model":  # the engine was always asked for usage
         assert gw.upstream.bodies[-1]["stream_options"] == {"include_usage": True}
+    # the event carries the mapping's prices of this moment (cost history never rewritten)
+    rid = raw.headers["x-request-id"]
+    for _ in range(50):
+        events = [e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["request_id"] == rid]
+        if events:
+            break
+        await asyncio.sleep(0.1)
+    assert len(events) == 1
+    prices = (Decimal(events[0]["price_input"]), Decimal(events[0]["price_output"]))
+    assert prices == ((Decimal("0.15"), Decimal("0.6")) if model == "remote-model" else (0, 0))
 
 
 async def test_completions_embeddings_and_models(

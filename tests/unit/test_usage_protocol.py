@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from ias_serve.protocol.usage import USAGE_EVENT_COLUMNS, UsageEvent, UsageStatus
+from ias_serve.protocol.usage import (
+    USAGE_EVENT_COLUMNS,
+    InvalidUsageEvent,
+    UsageEvent,
+    UsageStatus,
+    decode_usage_event,
+)
 
 ORG, USER, KEY = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
@@ -42,7 +49,11 @@ def test_valid_event_and_row_order() -> None:
     assert as_dict["status"] == "ok" and type(as_dict["status"]) is str
     assert as_dict["ttft_ms"] == 78
     assert e.total_tokens == 46
-    assert set(USAGE_EVENT_COLUMNS) == set(UsageEvent.model_fields)
+    # the row carries the cost computed from the prices, not the prices
+    assert set(USAGE_EVENT_COLUMNS) == set(UsageEvent.model_fields) - {"price_input", "price_output"} | {
+        "cost"
+    }
+    assert as_dict["cost"] == Decimal(0)  # no prices sent: cost 0
 
 
 def test_json_round_trip_is_the_wire_format() -> None:
@@ -121,3 +132,49 @@ def test_events_are_immutable() -> None:
     e = UsageEvent(**fields())
     with pytest.raises(ValidationError):
         e.input_tokens = 1  # type: ignore[misc]
+
+
+def test_cost_is_exact_at_the_prices_of_the_request() -> None:
+    e = UsageEvent(**fields(input_tokens=1234, output_tokens=567, price_input="0.15", price_output="0.6"))
+    # 1234 x 0.15 / 1e6 + 567 x 0.6 / 1e6
+    assert e.cost == Decimal("0.0005253")
+    assert dict(zip(USAGE_EVENT_COLUMNS, e.to_row(), strict=True))["cost"] == Decimal("0.0005253")
+    back = UsageEvent.model_validate_json(e.model_dump_json())
+    assert back.price_input == Decimal("0.15") and back.cost == e.cost
+    huge = UsageEvent(**fields(input_tokens=2**32 - 1, output_tokens=2**32 - 1, price_input="1000000"))
+    assert huge.cost == Decimal(2**32 - 1)  # fits Decimal(38, 12)
+
+
+@pytest.mark.parametrize("price", ["-0.1", "0.0000001", "1000001", "NaN", "Infinity", "abc"])
+def test_bad_prices_rejected(price: str) -> None:
+    with pytest.raises(ValidationError):
+        UsageEvent(**fields(price_input=price))
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "mentions"),
+    [
+        (b"{not json", "bad_json", "JSON"),
+        (b"[1, 2]", "bad_json", "object"),
+        (b"", "bad_json", "JSON"),
+        (b'{"request_id": "r"}', "missing_field", "org_id"),
+        (None, "invalid_value", "output_tokens"),
+    ],
+)
+def test_decode_says_what_is_wrong(body: bytes | None, kind: str, mentions: str) -> None:
+    if body is None:  # a well-formed event with negative tokens
+        body = (
+            UsageEvent(**fields())
+            .model_dump_json()
+            .replace('"output_tokens":34', '"output_tokens":-3')
+            .encode()
+        )
+    with pytest.raises(InvalidUsageEvent) as err:
+        decode_usage_event(body)
+    assert err.value.kind == kind and err.value.kind in InvalidUsageEvent.KINDS
+    assert mentions in err.value.reason
+
+
+def test_decode_accepts_the_wire_format() -> None:
+    e = UsageEvent(**fields(price_input="0.5"))
+    assert decode_usage_event(e.model_dump_json().encode()) == e
