@@ -13,9 +13,12 @@ Tables (in the IAS database the client is bound to, see :mod:`ias_serve.analytic
 
 ``usage_daily``
     ``SummingMergeTree`` rollup (day, org, model, user, key → requests, input/output tokens,
-    cost), fed at
-    insert time by the materialized view ``usage_daily_mv``. Rows are summed on merge only
+    cost), fed at insert time by the materialized view ``usage_daily_mv``. Rows are summed on merge only
     eventually: always read it with ``sum(...) GROUP BY``, never row by row.
+
+``usage_daily_org_model``
+    ``SummingMergeTree`` rollup (day, org, model → requests, tokens, cost) sorted by day first,
+    fed by ``usage_daily_org_model_mv``: the system dashboard (every org of a window) reads it.
 
 ``schema_migrations``
     Versions applied (``ReplacingMergeTree`` by version, so two processes migrating at once

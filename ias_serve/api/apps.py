@@ -1,7 +1,7 @@
 """App factories of the HTTP Serve apps.
 
-The management and analytics logic land in later issues; until then those apps serve their
-health endpoint and Prometheus metrics only (see the README).
+The management logic lands with its own issue; until then that app serves its health endpoint
+and Prometheus metrics only (see the README).
 """
 
 from __future__ import annotations

@@ -130,6 +130,10 @@ class UsageRecorderService:
 
     # --- the loop -------------------------------------------------------------------------
     async def _run(self) -> None:
+        try:  # schema up to date before the first batch (and before analytics reads)
+            await self._on_store(self.store.connect)
+        except Exception as e:  # the first insert retries until ClickHouse is there
+            log.warning("ClickHouse not reachable at start (%s); events wait in JetStream", _describe(e))
         await self.consumer.start()
         log.info(
             "usage recorder consuming %s (batches of up to %d events, %.2f s)",

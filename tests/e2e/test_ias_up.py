@@ -25,7 +25,7 @@ from openai import OpenAI
 
 from ias_serve.stack.embedded import free_port, pid_alive, processes_mentioning, session_members, stop_pid
 from ias_serve.stack.state import Paths
-from tests.component.gateway_harness import add_model, make_tenant
+from tests.component.gateway_harness import add_model, make_tenant, session_token
 
 # the default serve config starts the real CPU engines (vLLM): a few minutes per `ias up`
 pytestmark = [pytest.mark.stack, pytest.mark.llm, pytest.mark.timeout(1800)]
@@ -150,6 +150,36 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
             assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 5
         finally:
             stop_pid(upstream.pid)
+
+    # usage recorded: a fresh org's requests reach its dashboard (gateway → JetStream →
+    # UsageRecorder → chDB → analytics through the recorder's handle), with the exact tokens
+    fresh = asyncio.run(make_tenant(procs["postgres"]["url"]))
+    token = asyncio.run(session_token(procs["postgres"]["url"], fresh.user_id))
+    with OpenAI(base_url=f"{base}/v1", api_key=fresh.key, max_retries=0) as sdk:
+        used = [
+            sdk.chat.completions.create(
+                model="echo-model", messages=[{"role": "user", "content": text}]
+            ).usage
+            for text in ("one two three", "four five")
+        ]
+    done = time.monotonic()
+    dashboard = f"{base}/analytics/org/{fresh.org_id}?days=1"
+    while True:
+        totals = httpx.get(dashboard, headers={"Authorization": f"Bearer {token}"}, timeout=10).json()[
+            "totals"
+        ]
+        if totals["requests"] == 2:
+            break
+        assert time.monotonic() - done < 10, f"usage not visible within 10 s: {totals}"
+        time.sleep(0.05)
+    print(f"\nfreshness through `ias up`: {(time.monotonic() - done) * 1000:.0f} ms")
+    assert (totals["input_tokens"], totals["output_tokens"]) == (
+        sum(u.prompt_tokens for u in used),
+        sum(u.completion_tokens for u in used),
+    )
+    # the recorder's own metrics endpoint (serve_config.yaml: metrics_port)
+    recorder_metrics = httpx.get("http://127.0.0.1:9466/metrics", timeout=10).text
+    assert 'ias_usage_recorder_events_total{outcome="inserted"}' in recorder_metrics
 
     # the database was migrated and the admin bootstrapped, with an argon2id hash
     with psycopg.connect(procs["postgres"]["url"]) as conn:
