@@ -229,3 +229,14 @@ async def budget_used(redis_url: str, org_id: Any) -> int:
         return int(await r.get(f"ias:budget:{org_id}:{period_key(datetime.now(UTC))}") or 0)
     finally:
         await r.aclose()
+
+
+async def settled_budget(redis_url: str, org_id: Any, want: int, within: float = 5.0) -> int:
+    """The org's budget counter once it equals ``want`` (settlements run in the background,
+    right after the response), or its value after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        got = await budget_used(redis_url, org_id)
+        if got == want or time.monotonic() > deadline:
+            return got
+        await asyncio.sleep(0.05)

@@ -20,7 +20,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from ias_serve.settings import Settings
-from tests.component.gateway_harness import budget_used, gateway_settings, make_tenant, usage_events
+from tests.component.gateway_harness import gateway_settings, make_tenant, settled_budget, usage_events
 from tests.openai_schema import assert_valid, assert_valid_completion_chunk
 
 pytestmark = [pytest.mark.ray, pytest.mark.llm, pytest.mark.timeout(900)]
@@ -107,7 +107,8 @@ async def test_chat_not_streaming_max_tokens_and_exact_usage(
         resp.usage.completion_tokens,
         "ok",
     )
-    assert await budget_used(llm_gateway.settings.redis_url or "", t.org_id) == resp.usage.total_tokens
+    want = resp.usage.total_tokens
+    assert await settled_budget(llm_gateway.settings.redis_url or "", t.org_id, want) == want
 
 
 async def test_chat_streaming_usage_chunk_and_metering(llm_gateway: LLMGateway, database_url: str) -> None:
@@ -222,7 +223,7 @@ async def test_engine_request_error_is_a_clean_400(llm_gateway: LLMGateway, data
         )
     assert r.status_code == 400, r.text
     assert_valid("ErrorResponse", r.json())
-    assert await budget_used(llm_gateway.settings.redis_url or "", t.org_id) == 0  # reservation released
+    assert await settled_budget(llm_gateway.settings.redis_url or "", t.org_id, 0) == 0  # released
 
 
 def _kill_replica(app: str, deployment: str) -> str:
@@ -277,9 +278,8 @@ async def test_replica_dying_mid_stream(llm_gateway: LLMGateway, database_url: s
     event = await metered(llm_gateway, request_id)
     assert event["status"] == "error"
     assert event["input_tokens"] > 0 and event["output_tokens"] >= len(content) - 1  # the role chunk
-    assert await budget_used(llm_gateway.settings.redis_url or "", t.org_id) == (
-        event["input_tokens"] + event["output_tokens"]
-    )
+    want = event["input_tokens"] + event["output_tokens"]
+    assert await settled_budget(llm_gateway.settings.redis_url or "", t.org_id, want) == want
 
     # Serve starts a new replica (a new vLLM engine); the next request waits for it and succeeds
     t0 = time.monotonic()
