@@ -1,20 +1,46 @@
-"""`management` Serve app (`/api`): health and metrics only until the management issue lands."""
+"""`management` Serve app (`/api`): the Core Management REST API (the source of truth)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from fastapi import FastAPI
+from ray import serve
 from ray.serve import Application
 
-from deployments.common import AppArgs, http_ingress, parse_args
+from deployments.common import AppArgs, parse_args
 from ias_serve.api.apps import create_management_app
+from ias_serve.observability import setup_observability
+from ias_serve.services.management.factory import build_management
+from ias_serve.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 class ManagementArgs(AppArgs):
     """`args:` of the management app in serve_config.yaml."""
 
 
-ManagementIngress = http_ingress("ManagementIngress", "management", create_management_app)
+@serve.deployment(name="ManagementIngress")
+@serve.ingress()
+class ManagementIngress:
+    def __init__(self, args: ManagementArgs, settings: Settings | None = None) -> None:
+        settings = settings or get_settings()  # explicit settings: tests; production reads IAS_*
+        setup_observability("management", settings.log_level)
+        self.args = args
+        self.built = build_management(settings) if settings.database_url else None
+        if self.built is None:
+            log.warning("IAS_DATABASE_URL is not set: the management routes answer 503")
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        # built after __init__, on the replica
+        ctx, sessions = (self.built[0], self.built[1]) if self.built is not None else (None, None)
+        return create_management_app(management=ctx, sessions=sessions, behind_serve=True)
+
+    async def __del__(self) -> None:
+        if self.built is not None:
+            await self.built[2]()
 
 
 def build_app(args: dict[str, Any]) -> Application:

@@ -4,7 +4,8 @@ Every error knows its HTTP status, a machine-readable ``code`` and an OpenAI err
 Two renderings exist, one per API surface:
 
 * ``/v1`` (OpenAI-compatible): ``{"error": {"message", "type", "param", "code"}}``
-* ``/api`` and ``/analytics`` (management): ``{"error": {"code", "message"}}``
+* ``/api`` and ``/analytics`` (management): ``{"error": {"code", "message"}}``, plus
+  ``"details"`` when the error carries them (e.g. every invalid field of a request body)
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ class IASError(Exception):
     code: ClassVar[str] = "internal_error"
     openai_type: ClassVar[str] = "server_error"
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, param: str | None = None, code: str | None = None, details: Any = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
+        self.details = details
         if code is not None:
             # per-instance code override (e.g. "invalid_api_key" vs "session_expired")
             self.code = code  # type: ignore[misc]
@@ -38,7 +42,10 @@ class IASError(Exception):
         }
 
     def rest_body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return {"error": body}
 
 
 class BadRequest(IASError):

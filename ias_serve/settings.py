@@ -45,12 +45,44 @@ class Settings(BaseSettings):
     usage_subject: str = Field(default="usage.v1", description="Subject of usage events.")
 
     # --- SMTP (invites) ---------------------------------------------------------------
-    smtp_host: str | None = Field(default=None, description="SMTP server; unset: mails are logged.")
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server; unset: mails go to the outbox, IAS_HOME/outbox."
+    )
     smtp_port: int = Field(default=587, description="SMTP port.")
     smtp_user: str | None = Field(default=None, description="SMTP user.")
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     smtp_from: str = Field(default="ias@localhost", description="Sender of invite mails.")
     smtp_starttls: bool = Field(default=True, description="Use STARTTLS.")
+
+    # --- management: identity (login, sessions, invites, members) ----------------------
+    portal_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public base URL of the web portal; invite links are `{portal_url}/invite/{token}`.",
+    )
+    session_cookie_secure: bool = Field(
+        default=False,
+        description="Set the `Secure` flag on the session and CSRF cookies (turn on behind HTTPS).",
+    )
+    login_window_s: int = Field(
+        default=300, gt=0, description="Window of the login rate limits (fixed window, seconds)."
+    )
+    login_max_per_account: int = Field(
+        default=10, ge=1, description="Login attempts per account (e-mail address) per window."
+    )
+    login_max_per_address: int = Field(
+        default=50, ge=1, description="Login attempts per client address per window."
+    )
+    client_address_header: str | None = Field(
+        default=None,
+        description="Header carrying the client address set by a trusted proxy (e.g. "
+        "`X-Forwarded-For`; its last entry is used). Unset: the TCP peer address.",
+    )
+    remove_member_revokes_keys: bool = Field(
+        default=True,
+        description="Removing a user from an org also revokes their API keys in that org "
+        "(off: the keys stay, unusable while the user is not a member).",
+    )
+    # --- end management: identity ------------------------------------------------------
 
     # --- bootstrap --------------------------------------------------------------------
     bootstrap_admin_email: str | None = Field(

@@ -20,12 +20,14 @@ from ias_serve import __version__
 from ias_serve.api.analytics import router as analytics_router
 from ias_serve.api.gateway import router as gateway_router
 from ias_serve.api.health import health_router
+from ias_serve.api.management import ROUTERS as MANAGEMENT_ROUTERS
 from ias_serve.errors import BadRequest, IASError
 from ias_serve.observability.metrics import add_metrics_route
 from ias_serve.observability.middleware import RequestContextMiddleware
 from ias_serve.observability.tracing import otlp_export_enabled
 from ias_serve.services.analytics import AnalyticsService
 from ias_serve.services.gateway import GatewayService
+from ias_serve.services.management.context import ManagementContext
 from ias_serve.services.sessions import SessionAuthenticator
 
 log = logging.getLogger(__name__)
@@ -65,10 +67,19 @@ def _base_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        errors = exc.errors() or [{"loc": (), "msg": "invalid request", "type": "invalid"}]
+        err = errors[0]
         param = ".".join(str(p) for p in err["loc"][1:]) or None
+        details = [
+            {"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e.get("type")} for e in errors[:20]
+        ]
         return render(
-            BadRequest(f"invalid request: {param}: {err['msg']}", param=param, code="invalid_request")
+            BadRequest(
+                f"invalid request: {param}: {err['msg']}",
+                param=param,
+                code="invalid_request",
+                details=details,
+            )
         )
 
     @app.exception_handler(Exception)
@@ -111,9 +122,23 @@ def create_gateway_app(
     return app
 
 
-def create_management_app(*, behind_serve: bool = False) -> FastAPI:
-    """`/api`: the Core Management REST API."""
-    return _base_app("management", "IAS management API", openai_errors=False, behind_serve=behind_serve)
+def create_management_app(
+    *,
+    management: ManagementContext | None = None,
+    sessions: SessionAuthenticator | None = None,
+    behind_serve: bool = False,
+    registry: CollectorRegistry = REGISTRY,
+) -> FastAPI:
+    """`/api`: the Core Management REST API. Without `management` (or `sessions`) only health
+    and metrics answer (the other routes say 503)."""
+    app = _base_app(
+        "management", "IAS management API", openai_errors=False, behind_serve=behind_serve, registry=registry
+    )
+    app.state.management = management
+    app.state.sessions = sessions
+    for router in MANAGEMENT_ROUTERS:
+        app.include_router(router)
+    return app
 
 
 def create_analytics_app(

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from ias_serve.domain.principal import ApiKeyPrincipal, SessionPrincipal
-from ias_serve.domain.tokens import SESSION_COOKIE
-from ias_serve.errors import ServiceUnavailable
+from ias_serve.domain.tokens import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from ias_serve.errors import PermissionDenied, ServiceUnavailable
 from ias_serve.observability.logging import request_id_var
 from ias_serve.services.analytics import AnalyticsService
 from ias_serve.services.gateway import GatewayService
+from ias_serve.services.management.context import ManagementContext
 from ias_serve.services.sessions import SessionAuthenticator
 
 
@@ -81,3 +83,37 @@ async def _analytics(request: Request) -> AnalyticsService:
 SessionUser = Annotated[SessionPrincipal, Depends(_session_principal)]
 """The caller of a session-authenticated route (401 without a valid session)."""
 Analytics = Annotated[AnalyticsService, Depends(_analytics)]
+
+
+# --- the management API ----------------------------------------------------------------------
+
+
+async def _management(request: Request) -> ManagementContext:
+    ctx = getattr(request.app.state, "management", None)
+    if ctx is None:
+        raise ServiceUnavailable("the management API is not configured in this process")
+    return ctx
+
+
+async def _writing_principal(
+    request: Request,
+    sessions: Annotated[SessionAuthenticator, Depends(_sessions)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_session_bearer)],
+    cookie: Annotated[str | None, Depends(_session_cookie)],
+) -> SessionPrincipal:
+    """:data:`SessionUser` for writes. Authenticated by the portal's cookie, the request must
+    also carry the CSRF token (double submit: header == the readable cookie set at login);
+    a Bearer token (CLI, scripts) needs none, a cross-site page cannot set that header."""
+    if bearer is not None:
+        return await sessions.authenticate(bearer.credentials)
+    principal = await sessions.authenticate(cookie)
+    sent, expected = request.headers.get(CSRF_HEADER), request.cookies.get(CSRF_COOKIE)
+    if not sent or not expected or not secrets.compare_digest(sent, expected):
+        raise PermissionDenied(f"missing or wrong {CSRF_HEADER} header (cookie sessions)", code="csrf_failed")
+    return principal
+
+
+Management = Annotated[ManagementContext, Depends(_management)]
+WritingUser = Annotated[SessionPrincipal, Depends(_writing_principal)]
+"""The caller of a session-authenticated write (401 without a session, 403 without the CSRF
+header when the session comes from the cookie)."""

@@ -65,6 +65,11 @@ def make_redis(
         health_check_interval=health_check_interval_s,
         retry=Retry(NoBackoff(), 1),
         decode_responses=True,
+        # RESP2, explicitly: redis-py 8 speaks RESP3 by default, and its pub/sub parser then cuts
+        # a PING reply on a subscribed connection into characters ({'type': 'i', 'channel': 'a',
+        # 'data': 's'} for "ias-hb …"), so the revocation listener never saw its heartbeat and
+        # reconnected every 3 s, bypassing the local key cache meanwhile.
+        protocol=2,
     )
     return Redis.from_pool(pool)
 

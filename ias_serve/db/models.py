@@ -182,7 +182,11 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(TZ)
     expires_at: Mapped[datetime | None] = mapped_column(TZ)
 
-    __table_args__ = (CheckConstraint("key_hash ~ '^[0-9a-f]{64}$'", name="key_hash_hex"),)
+    __table_args__ = (
+        CheckConstraint("key_hash ~ '^[0-9a-f]{64}$'", name="key_hash_hex"),
+        # keyset paging of an org's keys, newest first (migration 0002)
+        Index("ix_api_keys_org_id_created_at_id", "org_id", created_at.desc(), id.desc()),
+    )
 
 
 class OrgBudget(Base):

@@ -59,6 +59,9 @@ class AuditAction(StrEnum):
     MODEL_REMOVED = "model_removed"
     PASSWORD_CHANGED = "password_changed"
     SYSTEM_ADMIN_BOOTSTRAPPED = "system_admin_bootstrapped"
+    INVITE_RESENT = "invite_resent"
+    LOGIN = "login"
+    LOGOUT = "logout"
 
 
 def is_secret_key(name: str) -> bool:

@@ -69,3 +69,25 @@ def needs_rehash(password_hash: str) -> bool:
         return _hasher().check_needs_rehash(password_hash)
     except (InvalidHashError, ValueError):
         return True
+
+
+def check_password_not_email(password: str, email: str, *, min_part: int = 3) -> str:
+    """Return ``password`` unless it contains the user's e-mail address or its local part.
+
+    Case-insensitive. A local part shorter than ``min_part`` characters (``a@x.org``) is not
+    checked: nearly every password contains one letter. Raises :class:`InvalidValue`.
+    """
+    pw = password.casefold()
+    address = email.strip().casefold()
+    local = address.rpartition("@")[0] if "@" in address else address
+    if address and address in pw:
+        raise InvalidValue("password must not contain your e-mail address", param="password")
+    if len(local) >= min_part and local in pw:
+        raise InvalidValue("password must not contain the name part of your e-mail address", param="password")
+    return password
+
+
+def validate_new_password(password: str, *, email: str) -> str:
+    """The whole policy for a password a user chooses: :func:`validate_password` (length) and
+    :func:`check_password_not_email`."""
+    return check_password_not_email(validate_password(password), email)

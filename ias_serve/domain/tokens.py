@@ -70,3 +70,7 @@ def _aware(dt: datetime | None) -> datetime:
 SESSION_COOKIE = "ias_session"
 """Name of the cookie that carries a session token (``iass_…``) for the web portal; API
 clients send ``Authorization: Bearer iass_…`` instead."""
+CSRF_COOKIE = "ias_csrf"
+"""Double-submit CSRF token: a readable cookie set at login beside the HttpOnly session
+cookie; a write authenticated by the session cookie must echo it in :data:`CSRF_HEADER`."""
+CSRF_HEADER = "X-CSRF-Token"

@@ -432,8 +432,14 @@ async def test_bad_parameters(
         r = await api.get(f"{path}?{query}", headers=world.auth("root"))
         assert r.status_code == status, (path, r.text)
         body = r.json()
-        assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+        assert set(body) == {"error"} and {"code", "message"} <= set(body["error"]) <= {
+            "code",
+            "message",
+            "details",
+        }
         assert body["error"]["code"] == code and body["error"]["message"]
+        if status == 400:  # a malformed parameter: details name it
+            assert body["error"]["details"][0]["loc"][0] == "query"
 
 
 async def test_366_days_is_accepted(api: httpx.AsyncClient, world: World) -> None:

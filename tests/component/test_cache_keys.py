@@ -285,6 +285,27 @@ async def test_revocation_holds_while_redis_is_down_and_cache_recovers(own_valke
         await r2.aclose()
 
 
+async def test_listener_stays_connected_on_heartbeats(redis_url: str) -> None:
+    """The heartbeat PING on the subscribed connection is answered and recognised: no
+    reconnect while Redis is up (a redis-py 8 RESP3 reply once made it reconnect every 3 s)."""
+    from ias_serve.cache.metrics import AuthMetrics
+    from ias_serve.cache.revocations import RevocationListener
+
+    redis = make_redis(redis_url)
+    metrics = AuthMetrics()
+    listener = RevocationListener(redis, lambda _: None, lambda: None, metrics=metrics, stale_after_s=0.4)
+    listener.start()
+    try:
+        assert await listener.wait_healthy(5.0)
+        for _ in range(15):  # 3 s: more than twice the dead-after bound (1.2 s)
+            await asyncio.sleep(0.2)
+            assert listener.healthy(), "the listener lost its heartbeat"
+        assert metrics.value("auth_listener_connects") == 1
+    finally:
+        await listener.stop()
+        await redis.aclose()
+
+
 # --- last_used_at ------------------------------------------------------------------------------
 
 

@@ -83,8 +83,9 @@ def test_upgrade_head_creates_everything(fresh_database) -> None:
         "ix_audit_log_org_id_ts",
         "uq_sessions_token_hash",
         "uq_invites_token_hash",
+        "ix_api_keys_org_id_created_at_id",
     } <= cat["indexes"]
-    assert current_revision(url) == head_revision() == "0001"
+    assert current_revision(url) == head_revision() == "0002"
 
 
 def test_models_match_migrations(database_url: str) -> None:
@@ -114,7 +115,7 @@ def test_downgrade_base_removes_everything_and_upgrade_works_again(fresh_databas
     assert current_revision(url) is None
     upgrade_head(url)
     assert _catalog(url)["tables"] == TABLES | {"alembic_version"}
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == head_revision()
 
 
 def test_accepts_asyncpg_dsn_and_any_cwd(
@@ -124,8 +125,8 @@ def test_accepts_asyncpg_dsn_and_any_cwd(
     monkeypatch.chdir(tmp_path)  # no alembic.ini here
     async_dsn = url.replace("postgresql://", "postgresql+asyncpg://", 1)
     upgrade_head(async_dsn)
-    assert current_revision(async_dsn) == "0001"
-    assert current_revision(url.replace("postgresql://", "postgres://", 1)) == "0001"
+    assert current_revision(async_dsn) == head_revision()
+    assert current_revision(url.replace("postgresql://", "postgres://", 1)) == head_revision()
 
 
 def test_concurrent_upgrades_migrate_once(fresh_database) -> None:
@@ -144,7 +145,7 @@ def test_concurrent_upgrades_migrate_once(fresh_database) -> None:
     for t in threads:
         t.join(60)
     assert errors == []
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == head_revision()
 
 
 def test_cli_main(fresh_database, capsys: pytest.CaptureFixture[str]) -> None:
@@ -156,4 +157,4 @@ def test_cli_main(fresh_database, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["current", url]) == 0
     assert main(["downgrade", url]) == 0
     out = capsys.readouterr().out.split()
-    assert out == ["0001", "0001", "(base)"]
+    assert out == [head_revision(), head_revision(), "(base)"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, update
 
 from ias_serve.db.models import ApiKey, Membership, Organization, User
 from ias_serve.db.repositories._base import Repository, page
+from ias_serve.domain.key_lifecycle import KeyStatus
 from ias_serve.domain.principal import ApiKeyPrincipal
 from ias_serve.domain.roles import Status
 from ias_serve.domain.validation import clean_name
@@ -170,3 +171,69 @@ class ApiKeyRepository(Repository):
             .execution_options(populate_existing=True)
         )
         return len((await self.session.scalars(stmt)).all())
+
+    # --- the management API's key listing and creation (keyset paging) ---------------------
+
+    @staticmethod
+    def _matching(
+        org_id: uuid.UUID, user_id: uuid.UUID | None, status: KeyStatus | None, now: datetime
+    ) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = [ApiKey.org_id == org_id]
+        if user_id is not None:
+            where.append(ApiKey.user_id == user_id)
+        if status is KeyStatus.ACTIVE:
+            where.append(_live(now))
+        elif status is KeyStatus.REVOKED:
+            where.append(ApiKey.revoked_at.is_not(None))
+        elif status is KeyStatus.EXPIRED:
+            where.extend([ApiKey.revoked_at.is_(None), ApiKey.expires_at <= now])
+        return where
+
+    async def list_page(
+        self,
+        org_id: uuid.UUID,
+        *,
+        now: datetime,
+        user_id: uuid.UUID | None = None,
+        status: KeyStatus | None = None,
+        after: tuple[datetime, uuid.UUID] | None = None,
+        limit: int = 50,
+    ) -> list[tuple[ApiKey, str]]:
+        """``(key, owner e-mail)`` of an org, newest first (``(created_at, id)`` descending),
+        after the keyset ``after`` (the last row's ``(created_at, id)``). ``status`` is judged
+        at ``now`` (see :func:`ias_serve.domain.key_lifecycle.key_status`)."""
+        lim, _ = page(limit)
+        stmt = (
+            select(ApiKey, User.email)
+            .join(User, User.id == ApiKey.user_id)
+            .where(*self._matching(org_id, user_id, status, now))
+            .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+            .limit(lim)
+        )
+        if after is not None:
+            stmt = stmt.where(tuple_(ApiKey.created_at, ApiKey.id) < tuple_(after[0], after[1]))
+        rows = await self.session.execute(stmt)
+        return [(key, email) for key, email in rows.all()]
+
+    async def count_matching(
+        self,
+        org_id: uuid.UUID,
+        *,
+        now: datetime,
+        user_id: uuid.UUID | None = None,
+        status: KeyStatus | None = None,
+    ) -> int:
+        stmt = select(func.count()).select_from(ApiKey).where(*self._matching(org_id, user_id, status, now))
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def live_name_taken(
+        self, org_id: uuid.UUID, user_id: uuid.UUID, name: str, *, now: datetime
+    ) -> bool:
+        """Whether the owner already has a live key of that name in the org (case-insensitive)."""
+        stmt = select(ApiKey.id).where(
+            ApiKey.org_id == org_id,
+            ApiKey.user_id == user_id,
+            func.lower(ApiKey.name) == func.lower(name),
+            _live(now),
+        )
+        return (await self.session.scalar(stmt.limit(1))) is not None

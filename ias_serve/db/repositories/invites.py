@@ -107,3 +107,15 @@ class InviteRepository(Repository):
             .execution_options(populate_existing=True)
         )
         return len((await self.session.scalars(stmt)).all())
+
+    async def reissue(self, invite_id: uuid.UUID, *, token_hash: str, expires_at: datetime) -> Invite | None:
+        """Give a not yet accepted, not revoked invite a new token and expiry (re-send; the old
+        token stops working). ``None`` when there is no such invite."""
+        stmt = (
+            update(Invite)
+            .where(Invite.id == invite_id, Invite.accepted_at.is_(None), Invite.revoked_at.is_(None))
+            .values(token_hash=token_hash, expires_at=expires_at)
+            .returning(Invite)
+            .execution_options(populate_existing=True)
+        )
+        return await self.session.scalar(stmt)

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from decimal import Decimal
 
 from sqlalchemy import any_, delete, or_, select
@@ -132,3 +132,21 @@ class ModelMappingRepository(Repository):
             .execution_options(synchronize_session="fetch")
         )
         return (await self.session.scalar(stmt)) is not None
+
+    async def list_for_orgs(self, org_ids: Collection[uuid.UUID]) -> list[ModelMapping]:
+        """Enabled mappings that at least one of the organisations may use (a member's view)."""
+        if not org_ids:
+            return []
+        wanted = sorted(org_ids)
+        stmt = (
+            select(ModelMapping)
+            .where(
+                ModelMapping.enabled.is_(True),
+                or_(
+                    ModelMapping.allowed_org_ids.is_(None),
+                    ModelMapping.allowed_org_ids.overlap(wanted),
+                ),
+            )
+            .order_by(ModelMapping.name)
+        )
+        return list(await self.session.scalars(stmt))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, tuple_
 
-from ias_serve.db.models import Organization
+from ias_serve.db.models import Organization, OrgBudget
 from ias_serve.db.repositories._base import UNSET, Repository, Unset, page
 from ias_serve.domain.roles import Status
 from ias_serve.domain.validation import clean_name
@@ -62,3 +63,62 @@ class OrgRepository(Repository):
         return await self._update_by_id(
             Organization, org_id, values, NotFound("organisation not found", param="org_id")
         )
+
+    # --- keyset listing of the management API (GET /api/org) -----------------------------
+
+    @staticmethod
+    def _matching(
+        ids: Collection[uuid.UUID] | None, status: Status | None, name_contains: str | None
+    ) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if ids is not None:
+            where.append(Organization.id.in_(list(ids)))
+        if status is not None:
+            where.append(Organization.status == status)
+        if name_contains:
+            where.append(Organization.name.icontains(name_contains, autoescape=True))
+        return where
+
+    async def list_page(
+        self,
+        *,
+        ids: Collection[uuid.UUID] | None = None,
+        status: Status | None = None,
+        name_contains: str | None = None,
+        after: tuple[str, uuid.UUID] | None = None,
+        limit: int = 50,
+    ) -> list[tuple[Organization, str, int | None]]:
+        """``(org, lower(name), monthly token limit)`` ordered by ``(lower(name), id)``, after
+        the keyset ``after`` (a previous row's ``(lower(name), id)``). ``ids``: only those
+        orgs; ``name_contains``: case-insensitive substring (wildcards are literal)."""
+        lim, _ = page(limit)
+        name_key = func.lower(Organization.name)
+        stmt = (
+            select(Organization, name_key, OrgBudget.monthly_token_limit)
+            .outerjoin(OrgBudget, OrgBudget.org_id == Organization.id)
+            .where(*self._matching(ids, status, name_contains))
+            .order_by(name_key, Organization.id)
+            .limit(lim)
+        )
+        if after is not None:
+            stmt = stmt.where(tuple_(name_key, Organization.id) > tuple_(after[0], after[1]))
+        rows = await self.session.execute(stmt)
+        return [(org, key, limit_) for org, key, limit_ in rows.all()]
+
+    async def count_matching(
+        self,
+        *,
+        ids: Collection[uuid.UUID] | None = None,
+        status: Status | None = None,
+        name_contains: str | None = None,
+    ) -> int:
+        stmt = (
+            select(func.count()).select_from(Organization).where(*self._matching(ids, status, name_contains))
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def existing_ids(self, ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of ``ids`` are organisations (to validate a model's allow-list)."""
+        if not ids:
+            return set()
+        return set(await self.session.scalars(select(Organization.id).where(Organization.id.in_(list(ids)))))

@@ -104,6 +104,28 @@ class UserRepository(Repository):
             stmt = stmt.where(User.status == Status.ACTIVE)
         return int(await self.session.scalar(stmt) or 0)
 
+    async def create_with_id(
+        self,
+        user_id: uuid.UUID,
+        email: str,
+        *,
+        name: str = "",
+        password_hash: str | None = None,
+        status: Status = Status.ACTIVE,
+    ) -> User:
+        """:meth:`create` with an id chosen by the caller (an audited write that creates the
+        user who performs it, e.g. accepting an invite, knows its actor before the insert)."""
+        user = User(
+            id=user_id,
+            email=normalize_email(email),
+            name=clean_name(name, allow_empty=True),
+            password_hash=password_hash,
+            is_system_admin=False,
+            status=status,
+        )
+        await self._add(user)
+        return user
+
 
 class MembershipRepository(Repository):
     async def add(self, user_id: uuid.UUID, org_id: uuid.UUID, role: OrgRole) -> Membership:

@@ -1,0 +1,18 @@
+"""The Core Management API's routers, one per resource (mounted by ``create_management_app``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ias_serve.api.management import audit, auth, budgets, invites, keys, members, models, orgs
+
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    invites.router,
+    orgs.router,
+    members.router,
+    keys.router,
+    budgets.router,
+    models.router,
+    audit.router,
+)
