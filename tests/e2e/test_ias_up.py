@@ -25,7 +25,7 @@ from openai import OpenAI
 
 from ias_serve.stack.embedded import free_port, pid_alive, processes_mentioning, session_members, stop_pid
 from ias_serve.stack.state import Paths
-from tests.component.gateway_harness import add_model, make_tenant, session_token
+from tests.component.gateway_harness import add_model, make_tenant
 
 # the default serve config starts the real CPU engines (vLLM): a few minutes per `ias up`
 pytestmark = [pytest.mark.stack, pytest.mark.llm, pytest.mark.timeout(1800)]
@@ -151,11 +151,42 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
         finally:
             stop_pid(upstream.pid)
 
-    # usage recorded: a fresh org's requests reach its dashboard (gateway → JetStream →
+    # the management API through the ingress, as a new team starts: the bootstrapped System
+    # Admin logs in, creates an org and invites its Org Admin (no SMTP: the link comes back),
+    # who accepts, is logged in and creates an API key
+    api = f"{base}/api"
+    login = httpx.post(
+        f"{api}/auth/login", json={"email": "admin@ias.local", "password": password}, timeout=30
+    )
+    assert login.status_code == 200, login.text
+    root = {"Authorization": f"Bearer {login.json()['token']}"}
+    me = httpx.get(f"{api}/auth/me", headers=root, timeout=10).json()
+    assert me["user"]["is_system_admin"] is True
+    org = httpx.post(f"{api}/org", json={"name": f"team-{free_port()}"}, headers=root, timeout=10)
+    assert org.status_code == 201, org.text
+    org_id = org.json()["id"]
+    invite = httpx.post(
+        f"{api}/org/{org_id}/user",
+        json={"email": "lead@example.com", "role": "org_admin"},
+        headers=root,
+        timeout=30,
+    )
+    assert invite.status_code == 201 and invite.json()["email"] == "outbox", invite.text
+    invite_token = invite.json()["link"].rsplit("/", 1)[1]
+    accepted = httpx.post(
+        f"{api}/invite/{invite_token}/accept",
+        json={"name": "Team Lead", "password": "correct horse battery staple 42"},
+        timeout=30,
+    )
+    assert accepted.status_code == 200, accepted.text
+    token = accepted.json()["token"]
+    lead = {"Authorization": f"Bearer {token}"}
+    key = httpx.post(f"{api}/org/{org_id}/key", json={"name": "e2e"}, headers=lead, timeout=10)
+    assert key.status_code == 201, key.text
+
+    # usage recorded: the new org's requests reach its dashboard (gateway → JetStream →
     # UsageRecorder → chDB → analytics through the recorder's handle), with the exact tokens
-    fresh = asyncio.run(make_tenant(procs["postgres"]["url"]))
-    token = asyncio.run(session_token(procs["postgres"]["url"], fresh.user_id))
-    with OpenAI(base_url=f"{base}/v1", api_key=fresh.key, max_retries=0) as sdk:
+    with OpenAI(base_url=f"{base}/v1", api_key=key.json()["key"], max_retries=0) as sdk:
         used = [
             sdk.chat.completions.create(
                 model="echo-model", messages=[{"role": "user", "content": text}]
@@ -163,7 +194,7 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
             for text in ("one two three", "four five")
         ]
     done = time.monotonic()
-    dashboard = f"{base}/analytics/org/{fresh.org_id}?days=1"
+    dashboard = f"{base}/analytics/org/{org_id}?days=1"
     while True:
         totals = httpx.get(dashboard, headers={"Authorization": f"Bearer {token}"}, timeout=10).json()[
             "totals"
