@@ -15,14 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ias_serve.analytics import apply_schema, get_client, insert_usage_events
+from ias_serve.analytics import get_client, insert_usage_events
 from ias_serve.analytics.reader import LocalUsageReader
 from ias_serve.api.apps import create_analytics_app
 from ias_serve.db.repositories import (
@@ -39,31 +38,18 @@ from ias_serve.protocol.usage import UsageEvent
 from ias_serve.services.analytics import AnalyticsService
 from ias_serve.services.sessions import SessionAuthenticator
 from tests.component.gateway_harness import new_session
+from tests.support.clickhouse import own_database
 
 SM = async_sessionmaker[AsyncSession]
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)  # 30-day window: 2026-02-14 … 2026-03-15
 M1, M2 = "model-one", "model-two"
 
 
-def _dsn_with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    if parts.scheme == "chdb":
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, f"database={name}", ""))
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
 @pytest.fixture
 def ch_dsn(clickhouse_dsn: str) -> Iterator[str]:
     """A migrated ClickHouse database of the test's own (the system view sums every org)."""
-    name = f"ias_api_{uuid.uuid4().hex[:10]}"
-    dsn = _dsn_with_database(clickhouse_dsn, name)
-    client = get_client(dsn)
-    apply_schema(client)
-    try:
+    with own_database(clickhouse_dsn, "ias_api") as dsn:
         yield dsn
-    finally:
-        client.command(f"DROP DATABASE IF EXISTS `{name}`")
-        client.close()
 
 
 @dataclass

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from clickhouse_connect.driver.client import Client
@@ -32,13 +31,7 @@ from ias_serve.analytics import (
 )
 from ias_serve.errors import ConfigurationError
 from ias_serve.protocol.usage import USAGE_EVENT_COLUMNS, UsageEvent
-
-
-def _dsn_with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    if parts.scheme == "chdb":
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, f"database={name}", ""))
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+from tests.support.clickhouse import with_database
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +46,7 @@ def ch(clickhouse_dsn: str) -> Iterator[Client]:
 def scratch_db(clickhouse_dsn: str) -> Iterator[Client]:
     """A client on a fresh, empty database of its own (dropped afterwards)."""
     name = f"ias_t_{uuid.uuid4().hex[:10]}"
-    client = get_client(_dsn_with_database(clickhouse_dsn, name))
+    client = get_client(with_database(clickhouse_dsn, name))
     yield client
     client.command(f"DROP DATABASE IF EXISTS `{name}`")
     client.close()

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from nats.js import JetStreamContext
@@ -44,27 +43,17 @@ from ias_serve.queue.consumer import (
 from ias_serve.queue.jetstream import ensure_usage_stream
 from ias_serve.services.usage_recorder import RecorderConfig, UsageRecorderService
 from ias_serve.stack.embedded import free_port
+from tests.support.clickhouse import own_database
 from tests.support.services import OwnValkey
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    if parts.scheme == "chdb":
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, f"database={name}", ""))
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
 @pytest.fixture
 def ch_dsn(clickhouse_dsn: str) -> Iterator[str]:
-    """A database of this test's own in the session's ClickHouse."""
-    name = f"ias_rec_{uuid.uuid4().hex[:10]}"
-    dsn = _with_database(clickhouse_dsn, name)
-    yield dsn
-    client = get_client(dsn)
-    client.command(f"DROP DATABASE IF EXISTS `{name}`")
-    client.close()
+    """A database of this test's own in the session's ClickHouse (the recorder migrates it)."""
+    with own_database(clickhouse_dsn, "ias_rec", migrate=False) as dsn:
+        yield dsn
 
 
 @dataclass
