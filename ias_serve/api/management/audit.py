@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from ias_serve.api.deps import Management, SessionUser
 from ias_serve.api.management.orgs import Cursor, Limit
@@ -14,7 +14,7 @@ from ias_serve.domain.audit import AuditAction
 from ias_serve.domain.paging import DEFAULT_LIMIT
 from ias_serve.protocol.management.audit import AuditLogPublic
 from ias_serve.protocol.management.resource_base import error_responses
-from ias_serve.services.management.audit import AuditService
+from ias_serve.services.management.audit import AuditFilter, AuditService
 
 router = APIRouter(tags=["audit log"])
 
@@ -26,6 +26,20 @@ Since = Annotated[
 Until = Annotated[datetime | None, Query(description="Before this instant, exclusive.")]
 
 
+def _filter(
+    action_type: ActionType = None,
+    user_id: Actor = None,
+    since: Since = None,
+    until: Until = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> AuditFilter:
+    return AuditFilter(action_type, user_id, since, until, limit, cursor)
+
+
+Filter = Annotated[AuditFilter, Depends(_filter)]
+
+
 @router.get(
     "/org/{org_id}/audit_log",
     summary="The org's audit log, newest first, filtered and cursor-paged (Org Admin, System Admin)",
@@ -34,26 +48,9 @@ Until = Annotated[datetime | None, Query(description="Before this instant, exclu
     ),
 )
 async def org_audit_log(
-    org_id: uuid.UUID,
-    principal: SessionUser,
-    ctx: Management,
-    action_type: ActionType = None,
-    user_id: Actor = None,
-    since: Since = None,
-    until: Until = None,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    org_id: uuid.UUID, principal: SessionUser, ctx: Management, q: Filter
 ) -> AuditLogPublic:
-    return await AuditService(ctx).list_org(
-        principal,
-        org_id,
-        action_type=action_type,
-        user_id=user_id,
-        since=since,
-        until=until,
-        limit=limit,
-        cursor=cursor,
-    )
+    return await AuditService(ctx).list_org(principal, org_id, q)
 
 
 @router.get(
@@ -64,21 +61,7 @@ async def org_audit_log(
 async def audit_log(
     principal: SessionUser,
     ctx: Management,
+    q: Filter,
     org_id: Annotated[uuid.UUID | None, Query(description="Only this organisation's rows.")] = None,
-    action_type: ActionType = None,
-    user_id: Actor = None,
-    since: Since = None,
-    until: Until = None,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
 ) -> AuditLogPublic:
-    return await AuditService(ctx).list_all(
-        principal,
-        org_id=org_id,
-        action_type=action_type,
-        user_id=user_id,
-        since=since,
-        until=until,
-        limit=limit,
-        cursor=cursor,
-    )
+    return await AuditService(ctx).list_all(principal, q, org_id=org_id)

@@ -53,19 +53,10 @@ class AuditRepository(Repository):
         ``before_id=<id of the last row of the previous page>`` (keyset paging, stable under
         concurrent inserts). ``org_id=None`` means every organisation."""
         lim, _ = page(limit)
-        stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(lim)
-        if org_id is not None:
-            stmt = stmt.where(AuditEntry.org_id == org_id)
-        if user_id is not None:
-            stmt = stmt.where(AuditEntry.user_id_performing_action == user_id)
-        if action_type is not None:
-            stmt = stmt.where(AuditEntry.action_type == str(action_type))
-        if since is not None:
-            stmt = stmt.where(AuditEntry.ts >= since)
-        if until is not None:
-            stmt = stmt.where(AuditEntry.ts < until)
+        where = self._matching(org_id, user_id, action_type, since, until)
         if before_id is not None:
-            stmt = stmt.where(AuditEntry.id < before_id)
+            where.append(AuditEntry.id < before_id)
+        stmt = select(AuditEntry).where(*where).order_by(AuditEntry.id.desc()).limit(lim)
         return list(await self.session.scalars(stmt))
 
     # --- the management API's audit listing (keyset paging on the (…, ts) indexes) ---------

@@ -13,6 +13,7 @@ and rows written while a client pages never shift the pages. Reading is not audi
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from ias_serve.db.models import AuditEntry
@@ -37,78 +38,44 @@ def entry_public(entry: AuditEntry, email: str | None) -> AuditEntryPublic:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """The filters and page of an audit listing (the same for one org and for all)."""
+
+    action_type: AuditAction | None = None
+    user_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
 class AuditService:
     def __init__(self, ctx: ManagementContext) -> None:
         self.ctx = ctx
 
     async def list_org(
-        self,
-        principal: SessionPrincipal,
-        org_id: uuid.UUID,
-        *,
-        action_type: AuditAction | None = None,
-        user_id: uuid.UUID | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
+        self, principal: SessionPrincipal, org_id: uuid.UUID, q: AuditFilter
     ) -> AuditLogPublic:
         authorize(principal, Action.VIEW_ORG_AUDIT_LOG, org_id=org_id)
-        return await self._page(
-            org_id=org_id,
-            require_org=True,
-            action_type=action_type,
-            user_id=user_id,
-            since=since,
-            until=until,
-            limit=limit,
-            cursor=cursor,
-        )
+        return await self._page(q, org_id=org_id, require_org=True)
 
     async def list_all(
-        self,
-        principal: SessionPrincipal,
-        *,
-        org_id: uuid.UUID | None = None,
-        action_type: AuditAction | None = None,
-        user_id: uuid.UUID | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
+        self, principal: SessionPrincipal, q: AuditFilter, *, org_id: uuid.UUID | None = None
     ) -> AuditLogPublic:
         """Every organisation's rows (System Admins); ``org_id`` filters without requiring the
         org to exist any more (audit rows outlive what they mention)."""
         authorize(principal, Action.VIEW_ORG_AUDIT_LOG)
-        return await self._page(
-            org_id=org_id,
-            require_org=False,
-            action_type=action_type,
-            user_id=user_id,
-            since=since,
-            until=until,
-            limit=limit,
-            cursor=cursor,
-        )
+        return await self._page(q, org_id=org_id, require_org=False)
 
-    async def _page(
-        self,
-        *,
-        org_id: uuid.UUID | None,
-        require_org: bool,
-        action_type: AuditAction | None,
-        user_id: uuid.UUID | None,
-        since: datetime | None,
-        until: datetime | None,
-        limit: int,
-        cursor: str | None,
-    ) -> AuditLogPublic:
-        start, end = time_range(since, until)
-        after = parse_audit_cursor(cursor) if cursor else None
+    async def _page(self, q: AuditFilter, *, org_id: uuid.UUID | None, require_org: bool) -> AuditLogPublic:
+        limit = q.limit
+        start, end = time_range(q.since, q.until)
+        after = parse_audit_cursor(q.cursor) if q.cursor else None
         filters = {
             "org_id": org_id,
-            "user_id": user_id,
-            "action_type": action_type,
+            "user_id": q.user_id,
+            "action_type": q.action_type,
             "since": start,
             "until": end,
         }
