@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ias_serve.cache.redis import make_redis
 from ias_serve.db.engine import make_engine, make_sessionmaker
+from tests.component.mgmt_harness import Api, management_api
 from tests.support.services import OwnValkey
 
 SM = async_sessionmaker[AsyncSession]
@@ -76,6 +77,13 @@ async def names(js: JetStreamContext) -> AsyncIterator[Callable[[], tuple[str, s
     for stream in made:
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(stream)
+
+
+@pytest.fixture
+async def api(database_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Api]:
+    """The management app of one test (tests/component/mgmt_harness.py)."""
+    async with management_api(database_url, redis_url, tmp_path) as a:
+        yield a
 
 
 # --- process exit ---------------------------------------------------------------------------

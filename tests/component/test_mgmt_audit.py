@@ -4,22 +4,12 @@ first, no duplicates or gaps), read-only."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from ias_serve.db.repositories import AuditRepository
 from ias_serve.domain.audit import AuditAction
-from tests.component.mgmt_harness import Api, management_api
+from tests.component.mgmt_harness import Api
 from tests.component.mgmt_resources_support import error_code, last_audit_id, team, walk
-
-
-@pytest.fixture
-async def api(database_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    async with management_api(database_url, redis_url, tmp_path) as a:
-        yield a
 
 
 async def test_who_may_read_an_orgs_log(api: Api) -> None:

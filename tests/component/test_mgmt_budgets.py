@@ -4,8 +4,6 @@ the same Valkey applies a new limit to the very next reservation."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -14,14 +12,8 @@ from redis.asyncio import Redis
 from ias_serve.cache.budget import BudgetStore, PostgresLimitSource
 from ias_serve.db.repositories import BudgetRepository
 from ias_serve.errors import BudgetExceeded
-from tests.component.mgmt_harness import Api, management_api
+from tests.component.mgmt_harness import Api
 from tests.component.mgmt_resources_support import error_code, last_audit_id, one_new_row, state, team
-
-
-@pytest.fixture
-async def api(database_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    async with management_api(database_url, redis_url, tmp_path) as a:
-        yield a
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -25,7 +24,7 @@ from ias_serve.db.repositories import ApiKeyRepository, MembershipRepository
 from ias_serve.domain.keys import generate_api_key, hash_api_key, is_well_formed_api_key
 from ias_serve.domain.roles import OrgRole
 from ias_serve.errors import InvalidApiKey
-from tests.component.mgmt_harness import Api, User, management_api
+from tests.component.mgmt_harness import Api, User
 from tests.component.mgmt_resources_support import (
     Team,
     error_code,
@@ -35,12 +34,6 @@ from tests.component.mgmt_resources_support import (
     team,
     walk,
 )
-
-
-@pytest.fixture
-async def api(database_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    async with management_api(database_url, redis_url, tmp_path) as a:
-        yield a
 
 
 @pytest.fixture

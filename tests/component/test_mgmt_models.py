@@ -4,22 +4,14 @@ allow-lists, what members see, and the audit rows."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from ias_serve.db.models import ModelMapping
 from ias_serve.db.repositories import ModelMappingRepository
-from tests.component.mgmt_harness import Api, management_api
+from tests.component.mgmt_harness import Api
 from tests.component.mgmt_resources_support import error_code, last_audit_id, one_new_row, state, team
-
-
-@pytest.fixture
-async def api(database_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    async with management_api(database_url, redis_url, tmp_path) as a:
-        yield a
 
 
 def _name() -> str:

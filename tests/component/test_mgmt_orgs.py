@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -20,7 +18,7 @@ from ias_serve.cache.keys import KeyAuthenticator
 from ias_serve.db.repositories import BudgetRepository, MembershipRepository
 from ias_serve.domain.roles import OrgRole
 from ias_serve.errors import PermissionDenied
-from tests.component.mgmt_harness import Api, management_api
+from tests.component.mgmt_harness import Api
 from tests.component.mgmt_resources_support import (
     error_code,
     last_audit_id,
@@ -29,12 +27,6 @@ from tests.component.mgmt_resources_support import (
     team,
     walk,
 )
-
-
-@pytest.fixture
-async def api(database_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Api]:
-    async with management_api(database_url, redis_url, tmp_path) as a:
-        yield a
 
 
 def _name(tag: str = "org") -> str:
