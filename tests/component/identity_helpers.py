@@ -19,12 +19,12 @@ from typing import Any
 
 import httpx
 from prometheus_client import CollectorRegistry
-from sqlalchemy import func, select
 
 from ias_serve.api.apps import create_management_app
 from ias_serve.db.models import AuditEntry
 from ias_serve.services.sessions import SessionAuthenticator
 from tests.component.mgmt_harness import Api, management_api
+from tests.component.mgmt_resources_support import audit_rows, last_audit_id
 
 ADDRESS_HEADER = "X-Test-Client"
 
@@ -58,13 +58,10 @@ class Identity:
             await c.aclose()
 
     async def last_audit_id(self) -> int:
-        async with self.api.sm() as s:
-            return int(await s.scalar(select(func.coalesce(func.max(AuditEntry.id), 0))) or 0)
+        return await last_audit_id(self.api)
 
     async def audit_since(self, after_id: int) -> list[AuditEntry]:
-        async with self.api.sm() as s:
-            rows = await s.scalars(select(AuditEntry).where(AuditEntry.id > after_id).order_by(AuditEntry.id))
-            return list(rows)
+        return await audit_rows(self.api, after_id=after_id)
 
     async def one_audit(self, after_id: int, action: str) -> AuditEntry:
         """Exactly one row was written since ``after_id``, of ``action``."""
