@@ -1,19 +1,20 @@
-"""`ias-admin org create | list | show | update | disable | enable` (System Admins; members may
+"""`ias-admin org create | list | show | update | disable | enable | delete` (System Admins; members may
 list and show their own organisations)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
 from cli.client import ApiError
-from cli.common import Env, Group, JsonOpt, env, find_org, not_found, org_id
+from cli.common import Env, Group, JsonOpt, env, find_org, not_found, org_id, usage_error
 from cli.output import console, table, tokens, when
 from cli.tokens import parse_amount
 
-app = Group(help="Organisations: create, list, show, rename, disable, enable.")
+app = Group(help="Organisations: create, list, show, rename, disable, enable, delete.")
 
 OrgArg = Annotated[str, typer.Argument(help="Organisation id or name.", show_default=False)]
 LimitOpt = Annotated[int, typer.Option("--limit", min=1, max=500, help="Rows per page.")]
@@ -193,3 +194,36 @@ def enable(org: OrgArg, json_out: JsonOpt = False) -> None:
     e = env(json_out)
     updated = set_status(e, org, "active")
     e.out.result(updated, lambda: show_org(updated))
+
+
+@app.command("delete")
+def delete(
+    org: OrgArg,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for the name to confirm.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete a disabled organisation (System Admin): its members (who belong nowhere else),
+    keys, invites and budget go; its audit trail and recorded usage stay. Disable it first.
+
+    Example:
+
+        ias-admin org disable acme && ias-admin org delete acme --yes
+    """
+    e = env(json_out)
+    found = find_org(e, org)
+    if found is None:
+        raise not_found("org", org)
+    if not yes:
+        if e.json or not sys.stdin.isatty():
+            raise usage_error("deleting an organisation needs --yes when not asked interactively")
+        typed = typer.prompt(f"Type the organisation's name ({found['name']}) to delete it", err=True)
+        if typed != found["name"]:
+            raise usage_error("the name did not match: nothing deleted")
+    gone = e.api.delete(f"/api/org/{found['id']}")
+    e.out.result(
+        gone,
+        lambda: e.out.print(
+            f"deleted {gone['name']}: {gone['members_removed']} memberships, {gone['users_deleted']} users, "
+            f"{gone['keys_deleted']} keys, {gone['invites_deleted']} invites (audit trail kept)"
+        ),
+    )

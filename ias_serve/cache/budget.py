@@ -250,6 +250,15 @@ class BudgetStore:
             "set_used", self.redis.set(used_key(org_id, period), int(value), ex=self.counter_ttl_s)
         )
 
+    async def forget(self, org_id: uuid.UUID) -> int:
+        """Drop every counter and the cached limit of a deleted org; returns how many keys."""
+
+        async def drop() -> int:
+            doomed = [k async for k in self.redis.scan_iter(match=f"ias:budget:{org_id}:*", count=100)]
+            return int(await self.redis.delete(*doomed)) if doomed else 0
+
+        return await self._admin("forget", drop())
+
     # --- internals -------------------------------------------------------------------------
     async def _load_limit(self, org_id: uuid.UUID) -> int | None:
         task = self._loading.get(org_id)

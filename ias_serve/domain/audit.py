@@ -45,6 +45,7 @@ _SECRET_SUFFIXES = ("_password", "_secret", "_token", "_api_key")
 class AuditAction(StrEnum):
     ORG_CREATED = "org_created"
     ORG_UPDATED = "org_updated"
+    ORG_DELETED = "org_deleted"
     USER_INVITED = "user_invited"
     INVITE_ACCEPTED = "invite_accepted"
     INVITE_REVOKED = "invite_revoked"

@@ -145,6 +145,16 @@ def test_org_commands_and_if_not_exists(root: Cli) -> None:
     updates = root.json("audit", "list", "--org", created["id"], "--action", "org_updated")["data"]
     assert len(updates) == 3  # disable, enable, rename: the no-op disable wrote nothing
 
+    # delete: only a disabled org, and only with --yes when nobody can be asked
+    root.fails(2, "org", "delete", name + "-r", code="usage")
+    root.fails(1, "org", "delete", name + "-r", "--yes", code="org_not_disabled")
+    root.json("org", "disable", name + "-r")
+    gone = root.json("org", "delete", name + "-r", "--yes")
+    assert gone["id"] == created["id"] and gone["keys_deleted"] == 0
+    root.fails(1, "org", "show", created["id"])
+    trail = root.json("audit", "list", "--action", "org_deleted", "--all")["data"]
+    assert [r["org_id"] for r in trail].count(created["id"]) == 1  # the trail outlives the org
+
 
 def test_org_list_paging(root: Cli) -> None:
     prefix = f"pg-{tag()}"

@@ -141,6 +141,14 @@ async def org_update(c: Ctx) -> Call:
     return Call(send, "org_updated", c.root.id, c.org)
 
 
+async def org_delete(c: Ctx) -> Call:
+    org = await c.api.org()
+    r = await c.api.client.patch(f"/api/org/{org}", json={"status": "disabled"}, headers=c.root.headers)
+    assert r.status_code == 200, r.text
+    send = lambda: c.api.client.delete(f"/api/org/{org}", headers=c.root.headers)  # noqa: E731
+    return Call(send, "org_deleted", c.root.id, org)
+
+
 async def member_role(c: Ctx) -> Call:
     m = await _member(c)
     path = f"/api/org/{c.org}/user/{m.id}"
@@ -204,6 +212,7 @@ WRITES: dict[tuple[str, str], Callable[[Ctx], Awaitable[Call]]] = {
     ("POST", "/invite/{token}/accept"): invite_accept,
     ("POST", "/org"): org_create,
     ("PATCH", "/org/{org_id}"): org_update,
+    ("DELETE", "/org/{org_id}"): org_delete,
     ("PATCH", "/org/{org_id}/user/{user_id}"): member_role,
     ("DELETE", "/org/{org_id}/user/{user_id}"): member_remove,
     ("POST", "/org/{org_id}/key"): key_create,

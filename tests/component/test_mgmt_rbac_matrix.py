@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ias_serve.domain.roles import OrgRole
+from ias_serve.db.repositories import OrgRepository
+from ias_serve.domain.roles import OrgRole, Status
 from tests.component.mgmt_harness import Api, User, management_api
 from tests.component.mgmt_resources_support import last_audit_id, one_new_row, state
 
@@ -35,12 +36,20 @@ class World:
     admin_key: str  # key ids of org A: the Org Admin's, the Org User's, another Org User's
     user_key: str
     user2_key: str
+    disabled_org: uuid.UUID  # a third org, disabled: what "delete an organisation" acts on
 
 
 async def _key(api: Api, org: uuid.UUID, who: User, name: str) -> str:
     r = await api.client.post(f"/api/org/{org}/key", json={"name": name}, headers=who.headers)
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
+
+
+async def _disabled_org(api: Api) -> uuid.UUID:
+    org = await api.org()
+    async with api.sm() as s, s.begin():
+        await OrgRepository(s).update(org, status=Status.DISABLED)
+    return org
 
 
 @pytest.fixture
@@ -62,6 +71,7 @@ async def world(database_url: str, redis_url: str, tmp_path: Path) -> AsyncItera
             admin_key=await _key(api, org, users["org_admin"], "admin-key"),
             user_key=await _key(api, org, users["org_user"], "user-key"),
             user2_key=await _key(api, org, users["org_user2"], "user2-key"),
+            disabled_org=await _disabled_org(api),
         )
 
 
@@ -139,6 +149,13 @@ MATRIX: tuple[Row, ...] = (
         {"system_admin": 200},
         "org_updated",
         tenant_bound=False,  # refused before the org is looked at: 403 for any id, reveals nothing
+    ),
+    Row(
+        "manage organisations (delete a disabled one)",
+        lambda w, u: w.api.client.delete(f"/api/org/{w.disabled_org}", headers=u.headers),
+        {"system_admin": 200},
+        "org_deleted",
+        tenant_bound=False,
     ),
     Row(
         "invite users of an org",

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from ias_serve.api.deps import Management, SessionUser, WritingUser
 from ias_serve.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 from ias_serve.domain.roles import Status
-from ias_serve.protocol.management.orgs import OrgCreate, OrgPublic, OrgsPublic, OrgUpdate
+from ias_serve.protocol.management.orgs import OrgCreate, OrgDeleted, OrgPublic, OrgsPublic, OrgUpdate
 from ias_serve.protocol.management.resource_base import error_responses
 from ias_serve.services.management.orgs import OrgService
 
@@ -71,3 +71,17 @@ async def update_org(
     org_id: uuid.UUID, body: OrgUpdate, principal: WritingUser, ctx: Management
 ) -> OrgPublic:
     return await OrgService(ctx).update(principal, org_id, body)
+
+
+@router.delete(
+    "/org/{org_id}",
+    summary="Delete a disabled organisation and what belonged only to it (System Admin)",
+    description="Removes its memberships, invites, API keys and budget, and the users who belong to "
+    "no other organisation; its audit trail stays (plus an `org_deleted` row), and so does its "
+    "recorded usage. An active organisation answers 409 `org_not_disabled`: disable it first.",
+    responses=error_responses(
+        403, 404, 409, s403=_NOT_SYSADMIN, s409="The organisation is not disabled (`org_not_disabled`)."
+    ),
+)
+async def delete_org(org_id: uuid.UUID, principal: WritingUser, ctx: Management) -> OrgDeleted:
+    return await OrgService(ctx).delete(principal, org_id)

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select, tuple_
+from sqlalchemy import ColumnElement, delete, exists, func, select, tuple_, update
+from sqlalchemy.orm import aliased
 
-from ias_serve.db.models import Organization, OrgBudget
+from ias_serve.db.models import ApiKey, Invite, Membership, ModelMapping, Organization, OrgBudget, User
 from ias_serve.db.repositories._base import UNSET, Repository, Unset, page
 from ias_serve.domain.roles import Status
 from ias_serve.domain.validation import clean_name
 from ias_serve.errors import NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class OrgDeletion:
+    """What deleting an organisation removed with it."""
+
+    name: str
+    members: int
+    invites: int
+    key_hashes: list[str]
+    users_deleted: list[uuid.UUID]
+    model_allow_lists: int
 
 
 class OrgRepository(Repository):
@@ -63,6 +77,50 @@ class OrgRepository(Repository):
         return await self._update_by_id(
             Organization, org_id, values, NotFound("organisation not found", param="org_id")
         )
+
+    async def delete(self, org_id: uuid.UUID) -> OrgDeletion:
+        """Delete the organisation and what belonged to it only: memberships, invites, API keys
+        and budget (foreign-key cascades), the users who are members of no other organisation
+        and are not System Admins (their sessions cascade), and its id in model allow-lists.
+        ``audit_log`` keeps its rows (it has no foreign keys). Raises :class:`NotFound`."""
+        org = await self.session.get(Organization, org_id, with_for_update=True)
+        if org is None:
+            raise NotFound("organisation not found", param="org_id")
+        other = aliased(Membership)
+        only_here = (
+            select(Membership.user_id)
+            .join(User, User.id == Membership.user_id)
+            .where(
+                Membership.org_id == org_id,
+                User.is_system_admin.is_(False),
+                ~exists().where(other.user_id == Membership.user_id, other.org_id != org_id),
+            )
+        )
+        count = func.count()
+        deletion = OrgDeletion(
+            name=org.name,
+            members=int(await self.session.scalar(select(count).where(Membership.org_id == org_id)) or 0),
+            invites=int(await self.session.scalar(select(count).where(Invite.org_id == org_id)) or 0),
+            key_hashes=list(
+                await self.session.scalars(select(ApiKey.key_hash).where(ApiKey.org_id == org_id))
+            ),
+            users_deleted=list(await self.session.scalars(only_here)),
+            model_allow_lists=int(
+                (
+                    await self.session.execute(
+                        update(ModelMapping)
+                        .where(ModelMapping.allowed_org_ids.contains([org_id]))
+                        .values(allowed_org_ids=func.array_remove(ModelMapping.allowed_org_ids, org_id))
+                    )
+                ).rowcount
+                or 0
+            ),
+        )
+        await self.session.execute(delete(Organization).where(Organization.id == org_id))
+        if deletion.users_deleted:
+            await self.session.execute(delete(User).where(User.id.in_(deletion.users_deleted)))
+        self.session.expunge(org)
+        return deletion
 
     # --- keyset listing of the management API (GET /api/org) -----------------------------
 

@@ -92,3 +92,15 @@ class OrgsPublic(PublicModel):
     data: list[OrgPublic]
     count: int = Field(description="Organisations matching the filters, over all pages.")
     next_cursor: str | None = Field(default=None, description=NEXT_CURSOR_DOC)
+
+
+class OrgDeleted(PublicModel):
+    """What ``DELETE /api/org/{id}`` removed. The audit log keeps the org's rows (and gains an
+    ``org_deleted`` one); recorded usage stays in ClickHouse, like an invoice's ledger."""
+
+    id: uuid.UUID
+    name: str
+    members_removed: int = Field(description="Memberships removed.")
+    users_deleted: int = Field(description="Users who belonged to no other organisation, deleted.")
+    keys_deleted: int = Field(description="API keys deleted (refused by the gateway at once).")
+    invites_deleted: int

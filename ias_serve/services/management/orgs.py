@@ -4,6 +4,10 @@
 * Read one: :data:`Action.VIEW_ORG_USAGE` (System Admin: any; members of the org, either role;
   an outsider gets 404, as for an org that does not exist).
 * List: a System Admin sees every organisation; anyone else the ones they belong to.
+* Delete: :data:`Action.MANAGE_ORGS`, and only a disabled org (409 ``org_not_disabled``
+  otherwise: disabling first is the safety catch, and stops its keys at once). Removes what
+  belonged to the org only (see :meth:`OrgRepository.delete`), keeps its audit trail, drops its
+  gateway cache entries and budget counters in Redis after the commit.
 * Disabling (or enabling) an org invalidates its keys in every gateway replica's cache after
   the commit (``RedisKeyStore.invalidate_org``), so its keys are refused (403 ``org_disabled``)
   within the revocation bound; a lost invalidation is caught up by the gateway's TTLs.
@@ -22,7 +26,8 @@ from ias_serve.domain.policy import Action, authorize
 from ias_serve.domain.principal import SessionPrincipal
 from ias_serve.domain.roles import Status
 from ias_serve.domain.validation import InvalidValue
-from ias_serve.protocol.management.orgs import OrgCreate, OrgPublic, OrgsPublic, OrgUpdate
+from ias_serve.errors import Conflict
+from ias_serve.protocol.management.orgs import OrgCreate, OrgDeleted, OrgPublic, OrgsPublic, OrgUpdate
 from ias_serve.services.management.after_commit import best_effort
 from ias_serve.services.management.context import ManagementContext
 
@@ -110,3 +115,45 @@ class OrgService:
                 f"invalidating the cached keys of org {org_id}", self.ctx.keys.invalidate_org(org_id)
             )
         return org_public(org, limit)
+
+    async def delete(self, principal: SessionPrincipal, org_id: uuid.UUID) -> OrgDeleted:
+        authorize(principal, Action.MANAGE_ORGS)
+        async with self.ctx.audited(
+            principal.user_id, AuditAction.ORG_DELETED, org_id=org_id, payload={"org_id": org_id}
+        ) as w:
+            repo = OrgRepository(w.session)
+            org = await repo.require(org_id)
+            if org.status != Status.DISABLED:
+                raise Conflict(
+                    "disable the organisation before deleting it (PATCH status: disabled)",
+                    code="org_not_disabled",
+                    param="org_id",
+                )
+            gone = await repo.delete(org_id)
+            w.payload.update(
+                name=gone.name,
+                members_removed=gone.members,
+                users_deleted=[str(u) for u in gone.users_deleted],
+                keys_deleted=len(gone.key_hashes),
+                invites_deleted=gone.invites,
+                model_allow_lists_changed=gone.model_allow_lists,
+            )
+        if self.ctx.keys is not None:
+            keys = self.ctx.keys
+            await best_effort(
+                f"dropping the cached keys of deleted org {org_id}", keys.invalidate_org(org_id)
+            )
+            for key_hash in gone.key_hashes:
+                await best_effort("dropping a deleted key from the gateway cache", keys.revoke(key_hash))
+        if self.ctx.budgets is not None:
+            await best_effort(
+                f"dropping the budget counters of deleted org {org_id}", self.ctx.budgets.forget(org_id)
+            )
+        return OrgDeleted(
+            id=org_id,
+            name=gone.name,
+            members_removed=gone.members,
+            users_deleted=len(gone.users_deleted),
+            keys_deleted=len(gone.key_hashes),
+            invites_deleted=gone.invites,
+        )
