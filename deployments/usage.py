@@ -14,6 +14,10 @@ Methods callable through a handle:
 
 Metrics: ``ias_usage_recorder_*`` on a Prometheus endpoint of its own (``metrics_port``; the
 replica has no HTTP route to put ``/metrics`` on).
+
+With embedded ClickHouse (chDB) and ``sql_port`` set, it also serves a read-only ClickHouse
+HTTP interface on 127.0.0.1 (:mod:`ias_serve.analytics.sql_http`): the only way to query the
+embedded ClickHouse directly from outside this process (the E2E harness does).
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from ray import serve
 from ray.serve import Application
 
 from deployments.common import AppArgs, parse_args
+from ias_serve.analytics.client import get_client
 from ias_serve.analytics.reader import LocalUsageReader
+from ias_serve.analytics.sql_http import ReadOnlyQueries, SqlHttpServer
 from ias_serve.analytics.store import UsageStore
 from ias_serve.cache import make_redis
 from ias_serve.cache.budget_reconcile import BudgetReconciler
@@ -55,6 +61,13 @@ class UsageArgs(AppArgs):
     )
     metrics_port: int = Field(
         default=0, ge=0, le=65535, description="Prometheus port of the recorder's metrics (0: off)."
+    )
+    sql_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of the read-only ClickHouse HTTP interface on 127.0.0.1, with embedded "
+        "chDB only (0: off; ignored with a ClickHouse server, which has its own).",
     )
 
 
@@ -91,6 +104,14 @@ class UsageRecorder:
         )
         # analytics reads in the embedded mode (an http DSN: analytics replicas connect directly)
         self.reader = LocalUsageReader(dsn) if dsn.startswith("chdb://") else None
+        self.sql: SqlHttpServer | None = None
+        if args.sql_port and self.reader is not None:
+            try:
+                queries = ReadOnlyQueries(lambda: get_client(dsn))
+                self.sql = SqlHttpServer(queries, port=args.sql_port).start()
+                log.info("read-only ClickHouse HTTP interface on http://127.0.0.1:%d", args.sql_port)
+            except OSError as e:
+                log.warning("ClickHouse SQL port %d unavailable (%s)", args.sql_port, e)
         await self.recorder.start()  # returns at once: NATS and ClickHouse may still be away
 
     async def check_health(self) -> None:
@@ -111,6 +132,8 @@ class UsageRecorder:
 
     async def __del__(self) -> None:  # Serve calls it on graceful shutdown
         await self.recorder.stop()
+        if self.sql is not None:
+            self.sql.stop()
         if self.reader is not None:
             self.reader.close()
 

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ias_serve.analytics.client import database_of
 from ias_serve.domain.model_mappings import BackendKind
 from ias_serve.errors import ConfigurationError
-from ias_serve.serve_config import gateway_args
+from ias_serve.serve_config import app_args, gateway_args
 from ias_serve.settings import Settings
 from ias_serve.stack import probes
 from ias_serve.stack.embedded import (
@@ -119,6 +120,14 @@ class Stack:
     def clickhouse_dsn(self) -> str:
         return clickhouse_dsn(self.settings)
 
+    def clickhouse_sql_url(self, config: Path) -> str | None:
+        """The usage recorder's read-only ClickHouse HTTP interface over the embedded chDB
+        (``sql_port`` of the usage app); None with a ClickHouse server or when it is off."""
+        if not self.clickhouse_dsn().startswith("chdb://"):
+            return None
+        port = app_args(config, "usage").get("sql_port") or 0
+        return f"http://127.0.0.1:{int(port)}/{database_of(self.clickhouse_dsn())}" if port else None
+
     @property
     def base_url(self) -> str:
         return f"http://{self.settings.serve_host}:{self.settings.serve_port}"
@@ -164,14 +173,17 @@ class Stack:
         except BaseException:
             self._rollback(state, started)
             raise
+        urls = {
+            "gateway (OpenAI API)": f"{self.base_url}/v1",
+            "management API": f"{self.base_url}/api",
+            "analytics API": f"{self.base_url}/analytics",
+            "OpenAPI (management)": f"{self.base_url}/api/openapi.json",
+        }
+        if sql := self.clickhouse_sql_url(config):
+            urls["ClickHouse (read-only)"] = sql
         return UpResult(
             base_url=self.base_url,
-            urls={
-                "gateway (OpenAI API)": f"{self.base_url}/v1",
-                "management API": f"{self.base_url}/api",
-                "analytics API": f"{self.base_url}/analytics",
-                "OpenAPI (management)": f"{self.base_url}/api/openapi.json",
-            },
+            urls=urls,
             admin_email=email,
             admin_password=password,
         )

@@ -1,6 +1,7 @@
 """`ias up` / `status` / `logs` / `down` as a user runs them: the real CLI, real processes.
 
-One full cycle (about a minute on 2 cores: Ray + Serve in throughput-optimized mode).
+It runs on the stack the E2E harness started (tests/e2e/conftest.py: one `ias up` with the real
+CPU engines), last and alone (marker ``lifecycle``): it kills, restarts and stops that stack.
 """
 
 from __future__ import annotations
@@ -26,15 +27,15 @@ from openai import OpenAI
 from ias_serve.stack.embedded import free_port, pid_alive, processes_mentioning, session_members, stop_pid
 from ias_serve.stack.state import Paths
 from tests.component.gateway_harness import add_model, make_tenant
+from tests.e2e.harness.target import REPO, Target, deployed, ias, stack_env
 
-# the default serve config starts the real CPU engines (vLLM): a few minutes per `ias up`
-pytestmark = [pytest.mark.stack, pytest.mark.llm, pytest.mark.timeout(1800)]
-REPO = Path(__file__).resolve().parents[2]
-IAS = [sys.executable, "-m", "ias_serve.stack.cli"]
-
-
-def ias(args: list[str], env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*IAS, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.stack,
+    pytest.mark.llm,
+    pytest.mark.lifecycle,
+    pytest.mark.timeout(1800),
+]
 
 
 def _answers(sdk: OpenAI, model: str) -> bool:
@@ -53,21 +54,22 @@ def wait_until(cond: Callable[[], bool], timeout: float = 10) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack_env(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("ias_home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IAS_")}
-    env.update({"IAS_HOME": str(home), "IAS_SERVE_PORT": str(free_port()), "IAS_UP_TIMEOUT_S": "600"})
-    yield env
-    ias(["down"], env)
+def own_stack(target: Target) -> tuple[Target, dict[str, str]]:
+    if deployed():
+        pytest.skip(
+            "the lifecycle test stops the stack: only on one the harness started (not IAS_E2E_BASE_URL)"
+        )
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.skip("the lifecycle test stops the shared stack: not with pytest -n (run it alone)")
+    assert target.managed_home is not None
+    return target, stack_env(Path(target.managed_home), int(target.base_url.rsplit(":", 1)[1]))
 
 
-def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
-    home = Path(stack_env["IAS_HOME"])
-    base = f"http://127.0.0.1:{stack_env['IAS_SERVE_PORT']}"
-
-    first = ias(["up"], stack_env)
-    assert first.returncode == 0, first.stdout + first.stderr
-    out = first.stdout
+def test_up_status_logs_down(own_stack: tuple[Target, dict[str, str]]) -> None:
+    target, env = own_stack
+    home = Path(env["IAS_HOME"])
+    base = target.base_url
+    out = target.up_output  # the first `ias up` of this home, run by the harness
     for step in ("postgres", "valkey", "nats", "alembic upgrade head", "ClickHouse schema", "Ray Serve"):
         assert step in out, f"progress step {step!r} missing:\n{out}"
     assert "local models (smollm2-135m-instruct, all-minilm-l6-v2)" in out, out
@@ -75,6 +77,11 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
     # while the engines start, the wait shows what it waits for
     assert "LLMServer:smollm2-135m-instruct: UPDATING" in out, out
     assert f"{base}/v1" in out and f"{base}/api" in out
+    # the embedded ClickHouse, readable from outside the recorder (read-only)
+    assert target.clickhouse_url == "http://127.0.0.1:9467/ias", out
+    assert httpx.get("http://127.0.0.1:9467/ping", timeout=10).text == "Ok.\n"
+    refused = httpx.post("http://127.0.0.1:9467/", content=b"DROP TABLE usage_events", timeout=10)
+    assert refused.status_code == 400 and refused.headers["x-clickhouse-exception-code"] == "164"
     assert "shown only this once" in out, out
     password = next(line.split()[1] for line in out.splitlines() if line.strip().startswith("password"))
 
@@ -95,7 +102,7 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
     listener = next(
         c.pid
         for c in psutil.net_connections(kind="tcp")
-        if c.status == psutil.CONN_LISTEN and c.laddr.port == int(stack_env["IAS_SERVE_PORT"])
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == int(env["IAS_SERVE_PORT"])
     )
     assert psutil.Process(listener).name() == "haproxy"
     assert str(Paths(home).haproxy) in " ".join(psutil.Process(listener).cmdline())
@@ -225,20 +232,20 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
     # ClickHouse schema is there (chDB directory under IAS_HOME)
     assert (home / "data" / "clickhouse").is_dir() and any((home / "data" / "clickhouse").iterdir())
 
-    status = ias(["status", "--json"], stack_env)
+    status = ias(["status", "--json"], env)
     assert status.returncode == 0, status.stdout + status.stderr
     health = json.loads(status.stdout)
     assert {h["name"] for h in health} >= {"postgres", "valkey", "nats", "clickhouse", "serve", "app:usage"}
     assert all(h["ok"] for h in health)
 
     # a second `ias up` is safe: reuses everything, prints no new password
-    second = ias(["up"], stack_env)
+    second = ias(["up"], env)
     assert second.returncode == 0, second.stdout + second.stderr
     assert second.stdout.count("already running") >= 4
     assert "shown only this once" not in second.stdout
     assert json.loads((home / "state.json").read_text())["processes"] == procs
 
-    logs = ias(["logs", "postgres", "-n", "5"], stack_env)
+    logs = ias(["logs", "postgres", "-n", "5"], env)
     assert logs.returncode == 0 and logs.stdout.strip()
 
     # the Serve launcher dies hard: status says so, and `ias up` cleans up what is left of its
@@ -246,13 +253,13 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
     old_serve = procs["serve"]["pid"]
     os.kill(old_serve, signal.SIGKILL)
     wait_until(lambda: not pid_alive(old_serve))
-    assert ias(["status"], stack_env).returncode == 1
+    assert ias(["status"], env).returncode == 1
     # (restarted with the engines left out: starting vLLM again would only add minutes here)
     echo_only = yaml.safe_load((REPO / "serve_config.yaml").read_text())
     gateway = next(a for a in echo_only["applications"] if a["name"] == "gateway")
     gateway["args"]["engines"] = [e for e in gateway["args"]["engines"] if e["kind"] == "echo"]
     (home / "serve_config.echo.yaml").write_text(yaml.safe_dump(echo_only))
-    third = ias(["up"], {**stack_env, "IAS_SERVE_CONFIG": str(home / "serve_config.echo.yaml")})
+    third = ias(["up"], {**env, "IAS_SERVE_CONFIG": str(home / "serve_config.echo.yaml")})
     assert third.returncode == 0, third.stdout + third.stderr
     assert f"serve: stale record (pid {old_serve}" in third.stdout
     assert session_members(old_serve) == []
@@ -260,10 +267,10 @@ def test_up_status_logs_down(stack_env: dict[str, str]) -> None:
     assert procs["serve"]["pid"] != old_serve
     assert httpx.get(f"{base}/api/health", timeout=10).status_code == 200
 
-    down = ias(["down"], stack_env)
+    down = ias(["down"], env)
     assert down.returncode == 0, down.stderr
     assert all(not pid_alive(p["pid"]) for p in procs.values())
     assert processes_mentioning(home) == {}, "ias down left processes behind"
     assert not Paths(home).haproxy.exists()
     assert (home / "data" / "postgres" / "PG_VERSION").exists(), "ias down must keep the data"
-    assert ias(["status"], stack_env).returncode == 1
+    assert ias(["status"], env).returncode == 1
