@@ -67,7 +67,8 @@ class UsageArgs(AppArgs):
         ge=0,
         le=65535,
         description="Port of the read-only ClickHouse HTTP interface on 127.0.0.1, with embedded "
-        "chDB only (0: off; ignored with a ClickHouse server, which has its own).",
+        "chDB only (0: off; ignored with a ClickHouse server, which has its own). "
+        "IAS_CLICKHOUSE_SQL_PORT overrides it.",
     )
 
 
@@ -105,13 +106,14 @@ class UsageRecorder:
         # analytics reads in the embedded mode (an http DSN: analytics replicas connect directly)
         self.reader = LocalUsageReader(dsn) if dsn.startswith("chdb://") else None
         self.sql: SqlHttpServer | None = None
-        if args.sql_port and self.reader is not None:
+        sql_port = settings.clickhouse_sql_port if settings.clickhouse_sql_port is not None else args.sql_port
+        if sql_port and self.reader is not None:
             try:
                 queries = ReadOnlyQueries(lambda: get_client(dsn))
-                self.sql = SqlHttpServer(queries, port=args.sql_port).start()
-                log.info("read-only ClickHouse HTTP interface on http://127.0.0.1:%d", args.sql_port)
+                self.sql = SqlHttpServer(queries, port=sql_port).start()
+                log.info("read-only ClickHouse HTTP interface on http://127.0.0.1:%d", sql_port)
             except OSError as e:
-                log.warning("ClickHouse SQL port %d unavailable (%s)", args.sql_port, e)
+                log.warning("ClickHouse SQL port %d unavailable (%s)", sql_port, e)
         await self.recorder.start()  # returns at once: NATS and ClickHouse may still be away
 
     async def check_health(self) -> None:

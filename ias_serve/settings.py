@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     # --- usage queue ------------------------------------------------------------------
     usage_stream: str = Field(default="USAGE", description="JetStream stream of usage events.")
     usage_subject: str = Field(default="usage.v1", description="Subject of usage events.")
+    clickhouse_sql_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of the read-only ClickHouse HTTP interface over embedded chDB (overrides "
+        "the usage app's `sql_port`; 0: off). Two stacks on one machine need different ones.",
+    )
 
     # --- SMTP (invites) ---------------------------------------------------------------
     smtp_host: str | None = Field(

@@ -3,7 +3,9 @@
 #   1. lint and format check (ruff)
 #   2. unit tests (pure logic) with >= 80% line coverage of ias_serve/domain and ias_serve/protocol
 #   3. component and end-to-end tests against real services (embedded PostgreSQL, Valkey, NATS,
-#      chDB, a local Ray), started by the tests themselves on free ports
+#      chDB, a local Ray), started by the tests themselves on free ports; the E2E harness starts
+#      one `ias up` stack (real CPU engines) and runs the Happy Path and the Full Regression on it
+#      (IAS_TEST_MARKERS narrows this stage, e.g. "not regression" on pull requests)
 # pytest's exit code 5 ("no tests ran") is a failure here, like any other non-zero code.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +35,8 @@ run_pytest "unit tests" tests/unit -q \
   --cov-fail-under=80
 
 echo "== component and end-to-end tests (real services)"
-run_pytest "component/e2e tests" tests/component tests/e2e -q -rs --durations=10 -p no:cacheprovider
+markers=()
+[ -n "${IAS_TEST_MARKERS:-}" ] && markers=(-m "$IAS_TEST_MARKERS")
+run_pytest "component/e2e tests" tests/component tests/e2e "${markers[@]}" -q -rs --durations=10 -p no:cacheprovider
 
 echo "== all test stages passed"

@@ -125,7 +125,9 @@ class Stack:
         (``sql_port`` of the usage app); None with a ClickHouse server or when it is off."""
         if not self.clickhouse_dsn().startswith("chdb://"):
             return None
-        port = app_args(config, "usage").get("sql_port") or 0
+        port = self.settings.clickhouse_sql_port
+        if port is None:
+            port = app_args(config, "usage").get("sql_port") or 0
         return f"http://127.0.0.1:{int(port)}/{database_of(self.clickhouse_dsn())}" if port else None
 
     @property

@@ -27,7 +27,7 @@ from openai import OpenAI
 from ias_serve.stack.embedded import free_port, pid_alive, processes_mentioning, session_members, stop_pid
 from ias_serve.stack.state import Paths
 from tests.component.gateway_harness import add_model, make_tenant
-from tests.e2e.harness.target import REPO, Target, deployed, ias, stack_env
+from tests.e2e.harness.target import REPO, Target, deployed, ias, managed_env
 
 pytestmark = [
     pytest.mark.e2e,
@@ -61,8 +61,7 @@ def own_stack(target: Target) -> tuple[Target, dict[str, str]]:
         )
     if os.environ.get("PYTEST_XDIST_WORKER"):
         pytest.skip("the lifecycle test stops the shared stack: not with pytest -n (run it alone)")
-    assert target.managed_home is not None
-    return target, stack_env(Path(target.managed_home), int(target.base_url.rsplit(":", 1)[1]))
+    return target, managed_env(target)
 
 
 def test_up_status_logs_down(own_stack: tuple[Target, dict[str, str]]) -> None:
@@ -77,10 +76,12 @@ def test_up_status_logs_down(own_stack: tuple[Target, dict[str, str]]) -> None:
     # while the engines start, the wait shows what it waits for
     assert "LLMServer:smollm2-135m-instruct: UPDATING" in out, out
     assert f"{base}/v1" in out and f"{base}/api" in out
-    # the embedded ClickHouse, readable from outside the recorder (read-only)
-    assert target.clickhouse_url == "http://127.0.0.1:9467/ias", out
-    assert httpx.get("http://127.0.0.1:9467/ping", timeout=10).text == "Ok.\n"
-    refused = httpx.post("http://127.0.0.1:9467/", content=b"DROP TABLE usage_events", timeout=10)
+    # the embedded ClickHouse, readable from outside the recorder (read-only), on the port
+    # IAS_CLICKHOUSE_SQL_PORT gave it (the serve config's default is 9467)
+    sql = f"http://127.0.0.1:{env['IAS_CLICKHOUSE_SQL_PORT']}"
+    assert target.clickhouse_url == f"{sql}/ias" and f"ClickHouse (read-only) {sql}/ias" in out, out
+    assert httpx.get(f"{sql}/ping", timeout=10).text == "Ok.\n"
+    refused = httpx.post(f"{sql}/", content=b"DROP TABLE usage_events", timeout=10)
     assert refused.status_code == 400 and refused.headers["x-clickhouse-exception-code"] == "164"
     assert "shown only this once" in out, out
     password = next(line.split()[1] for line in out.splitlines() if line.strip().startswith("password"))

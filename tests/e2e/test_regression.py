@@ -171,7 +171,10 @@ def test_audit_log_rows_in_postgres(target: Target, trace: Trace, tenants: Tenan
         by_action["key_created"]["prefix"] == key["prefix"] and by_action["key_created"]["name"] == "audited"
     )
     assert by_action["key_revoked"]["key_id"] == key["id"]
-    assert by_action["budget_changed"]["monthly_token_limit"] == 2_000_000
+    assert (by_action["budget_changed"]["old_limit"], by_action["budget_changed"]["new_limit"]) == (
+        None,
+        2_000_000,
+    )
     text = json.dumps([r["payload"] for r in rows])
     token = invite["link"].rsplit("/", 1)[1] if invite.get("link") else None
     for secret in filter(None, (key["key"], token, PASSWORD, admin.session.token)):

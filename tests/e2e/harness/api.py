@@ -33,12 +33,12 @@ class ApiError(AssertionError):
 class Session:
     """A logged-in user of the Management API (session token as a Bearer)."""
 
-    target: Target
-    trace: Trace
-    token: str
+    target: Target = field(repr=False)
+    trace: Trace = field(repr=False)
+    token: str = field(repr=False)
     user_id: uuid.UUID
     email: str
-    http: httpx.Client = field(init=False)
+    http: httpx.Client = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.http = httpx.Client(

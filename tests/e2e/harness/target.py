@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from filelock import FileLock
 
@@ -50,6 +51,13 @@ class Target:
     mailpit_url: str | None = None
     managed_home: str | None = None  # IAS_HOME of the stack this harness started (else None)
     up_output: str = ""  # what `ias up` printed (managed only)
+
+    def __repr__(self) -> str:  # pytest prints fixture values in failure reports: no secrets
+        where = f"ias up in {self.managed_home}" if self.managed_home else "deployed"
+        return (
+            f"Target({self.base_url}, admin {self.admin_email}, model {self.model!r}, "
+            f"fast model {self.fast_model!r}, {where})"
+        )
 
     @property
     def api(self) -> str:
@@ -93,10 +101,13 @@ def ias(args: list[str], env: dict[str, str], timeout: float = 900) -> subproces
     return subprocess.run([*IAS, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def stack_env(home: Path, port: int) -> dict[str, str]:
-    """The environment of a stack of the harness's own: none of the caller's IAS_* settings."""
+def stack_env(home: Path, port: int, sql_port: int | None = None) -> dict[str, str]:
+    """The environment of a stack of the harness's own: none of the caller's IAS_* settings;
+    ``sql_port``: its own read-only ClickHouse port (another stack may hold the default)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IAS_")}
     env.update({"IAS_HOME": str(home), "IAS_SERVE_PORT": str(port), "IAS_UP_TIMEOUT_S": "600"})
+    if sql_port is not None:
+        env["IAS_CLICKHOUSE_SQL_PORT"] = str(sql_port)
     return env
 
 
@@ -111,8 +122,7 @@ class ManagedStack:
         self.holders = root / "holders.json"
 
     def env(self, target: Target) -> dict[str, str]:
-        port = int(target.base_url.rsplit(":", 1)[1])
-        return stack_env(Path(target.managed_home or ""), port)
+        return managed_env(target)
 
     @contextmanager
     def lease(self, holder: str) -> Iterator[Target]:
@@ -147,7 +157,7 @@ class ManagedStack:
         from ias_serve.stack.embedded import free_port
 
         home = self.root / f"home-{int(time.time())}"
-        env = stack_env(home, free_port())
+        env = stack_env(home, free_port(), sql_port=free_port())
         print(f"\n[e2e] starting the stack: ias up (IAS_HOME={home}) …", file=sys.stderr, flush=True)
         t0 = time.monotonic()
         up = ias(["up"], env)
@@ -168,6 +178,13 @@ class ManagedStack:
         )
         self.record.write_text(json.dumps(asdict(target)))
         return target
+
+
+def managed_env(target: Target) -> dict[str, str]:
+    """The environment `ias` commands need to address a stack the harness started."""
+    assert target.managed_home is not None, "not a stack of the harness's own"
+    sql_port = urlsplit(target.clickhouse_url).port
+    return stack_env(Path(target.managed_home), int(urlsplit(target.base_url).port or 80), sql_port)
 
 
 def _printed(out: str, label: str) -> str:

@@ -62,6 +62,9 @@ class Trace:
     entries: list[str] = field(default_factory=list)
     t0: float = field(default_factory=time.monotonic)
 
+    def __repr__(self) -> str:
+        return f"Trace({len(self.entries)} entries, printed below on failure)"
+
     def _add(self, text: str) -> None:
         self.entries.append(f"[{time.monotonic() - self.t0:7.3f}s] {text}")
 
