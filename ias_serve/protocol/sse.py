@@ -23,9 +23,14 @@ class UsageScanner:
         self.keep_usage = keep_usage
         self.usage: dict[str, Any] | None = None
         self.events = 0
+        self.finished = False
+        """The engine's ``data: [DONE]`` went by: the answer is complete, whatever happens to
+        the connection afterwards."""
 
     def feed(self, text: str) -> str:
         self.events += text.count("data: ")
+        if "data: [DONE]" in text:
+            self.finished = True
         if not self.keep_usage and "null" in text:
             # the engine was asked for usage, the client was not: no `"usage": null` either
             text = text.replace(',"usage":null', "").replace(', "usage": null', "")

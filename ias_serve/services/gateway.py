@@ -205,9 +205,14 @@ class GatewayService:
         scan = UsageScanner(keep_usage)
         status, http_status = UsageStatus.CANCELLED, 499
         try:
-            yield scan.feed(first)
+            out = scan.feed(first)
+            if scan.finished:  # the whole answer: a hang-up after [DONE] is no cancellation
+                status, http_status = UsageStatus.OK, 200
+            yield out
             async for text in agen:
                 out = scan.feed(text)
+                if scan.finished:
+                    status, http_status = UsageStatus.OK, 200
                 if out:
                     yield out
             status, http_status = UsageStatus.OK, 200

@@ -137,7 +137,7 @@ class Gateway:
     subject: str
     settings: Settings
     registry: CollectorRegistry
-    slow_url: str  # 40 tokens, 50 ms apart: for disconnects
+    slow_url: str  # 40 tokens, 50 ms apart, the stream kept open 2 s after [DONE]: for disconnects
     slow: Any
     failing_url: str  # answers 500
 
@@ -163,7 +163,7 @@ def running_gateway(database_url: str, redis_url: str, nats_url: str, **override
         settings, {"echo-model": LocalEngineClient(EchoEngine())}, registry=registry
     )
     upstream_app = create_upstream(tokens=16, token_delay_s=0.0)
-    slow_app = create_upstream(tokens=40, token_delay_s=0.05)
+    slow_app = create_upstream(tokens=40, token_delay_s=0.05, linger_after_done_s=2.0)
     failing_app = create_upstream(fail_status=500)
     ports = [free_port() for _ in range(4)]
     with (

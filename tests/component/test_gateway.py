@@ -302,6 +302,36 @@ async def test_client_disconnect_cancels_the_engine_and_meters_what_was_sent(
     assert await used(gw, t) == events[0]["input_tokens"] + events[0]["output_tokens"]
 
 
+async def test_client_leaving_right_after_done_is_a_complete_answer(
+    gw: Gateway, database_url: str, nats_url: str
+) -> None:
+    """The answer was whole ([DONE] relayed) when the client hung up, while the upstream still
+    held its stream open: metered as ``ok``, not ``cancelled`` (seen through HAProxy in E2E)."""
+    t = await make_tenant(database_url, limit=100_000)
+    async with (
+        httpx.AsyncClient(timeout=30) as h,
+        h.stream(
+            "POST",
+            gw.base_url + "/chat/completions",
+            json={"model": "slow-model", "messages": MSGS, "stream": True, "max_tokens": 3},
+            headers={"Authorization": f"Bearer {t.key}"},
+        ) as r,
+    ):
+        request_id = r.headers["x-request-id"]
+        async for line in r.aiter_lines():
+            if line == "data: [DONE]":
+                break  # the SDK's behaviour: stop reading at [DONE], close the connection
+    for _ in range(50):
+        events = [
+            e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["request_id"] == request_id
+        ]
+        if events:
+            break
+        await asyncio.sleep(0.1)
+    assert len(events) == 1, events
+    assert (events[0]["status"], events[0]["output_tokens"]) == ("ok", 3), events[0]
+
+
 async def test_json_access_log_and_metrics(
     gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str
 ) -> None:

@@ -30,7 +30,14 @@ class Stats:
     bodies: list[dict[str, Any]] = field(default_factory=list)
 
 
-def create_app(tokens: int = 16, token_delay_s: float = 0.0, fail_status: int | None = None) -> Starlette:
+def create_app(
+    tokens: int = 16,
+    token_delay_s: float = 0.0,
+    fail_status: int | None = None,
+    linger_after_done_s: float = 0.0,
+) -> Starlette:
+    """``linger_after_done_s``: keep a stream open that long after ``[DONE]`` (a proxy or a slow
+    server closing late): the client has the whole answer before the stream ends."""
     stats = Stats()
 
     def usage(prompt: int, completion: int) -> dict[str, int]:
@@ -101,6 +108,8 @@ def create_app(tokens: int = 16, token_delay_s: float = 0.0, fail_status: int | 
                     yield ev({**head, "choices": [], "usage": usage(prompt, n)})
                 yield "data: [DONE]\n\n"
                 done = True
+                if linger_after_done_s:
+                    await asyncio.sleep(linger_after_done_s)
             finally:
                 if not done:
                     stats.cancelled += 1

@@ -39,3 +39,11 @@ def test_cut_off_stream_counts_content_events() -> None:
     s.feed(role + CHUNK)
     s.feed(CHUNK + CHUNK)
     assert s.tokens() == (None, 3)
+
+
+def test_done_marks_the_answer_finished() -> None:
+    s = UsageScanner(keep_usage=True)
+    s.feed(CHUNK)
+    assert not s.finished
+    s.feed(CHUNK + "data: [DONE]\n\n")
+    assert s.finished and s.tokens() == (None, 2)
