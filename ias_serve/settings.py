@@ -64,7 +64,13 @@ class Settings(BaseSettings):
     # --- management: identity (login, sessions, invites, members) ----------------------
     portal_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Public base URL of the web portal; invite links are `{portal_url}/invite/{token}`.",
+        description="Public base URL of the web portal; invite links are `{portal_url}/invite/{token}`. "
+        "`ias up` sets it to its own URL unless given.",
+    )
+    portal_dist: Path | None = Field(
+        default=None,
+        description="Built web portal the management app serves at `/`; unset: `portal/dist` of this "
+        "checkout (`make portal`).",
     )
     session_cookie_secure: bool = Field(
         default=False,

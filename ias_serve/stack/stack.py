@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ias_serve.analytics.client import database_of
+from ias_serve.api.portal import REPO_PORTAL_DIST
 from ias_serve.domain.model_mappings import BackendKind
 from ias_serve.errors import ConfigurationError
 from ias_serve.serve_config import app_args, gateway_args
@@ -39,6 +40,7 @@ from ias_serve.stack.embedded import (
     tail,
 )
 from ias_serve.stack.models import local_names, prepare
+from ias_serve.stack.portal import build as build_portal
 from ias_serve.stack.probes import mask_url
 from ias_serve.stack.state import Paths, ProcessRecord, StackState, clickhouse_dsn
 
@@ -162,6 +164,9 @@ class Stack:
             if local := local_names(engines.model_sources()):
                 with self.report.step(f"local models ({', '.join(local)}) in {self.settings.models_dir}"):
                     prepare(local, self.settings.models_dir, self.report.info)
+            if self.settings.portal_dist is None:  # the checkout's portal/: build it when needed
+                with self.report.step("web portal (portal/ → portal/dist, served at /)"):
+                    self._build_portal()
             with self.report.step("first System Admin, default model mappings"):
                 email, password = self._bootstrap_admin(urls["postgres"], engines.default_models())
             with self.report.step(f"Ray Serve ({config.name}) at {self.base_url}"):
@@ -189,6 +194,13 @@ class Stack:
             admin_email=email,
             admin_password=password,
         )
+
+    def _build_portal(self) -> None:
+        """Not fatal: without a build the APIs work and `/` says how to build it."""
+        try:
+            self.report.info(f"portal: {build_portal(REPO_PORTAL_DIST.parent, self.report.info)}")
+        except (ConfigurationError, OSError, subprocess.TimeoutExpired) as e:
+            self.report.info(f"portal: NOT BUILT, `/` will say so ({e})")
 
     def _clear_stale(self, state: StackState) -> None:
         """Records whose process died (a crash, a reboot): clean up what is left of them."""
@@ -355,6 +367,8 @@ class Stack:
                 "RAY_USAGE_STATS_ENABLED": "0",
             }
         )
+        if "portal_url" not in self.settings.model_fields_set:  # invite links point at this stack
+            env["IAS_PORTAL_URL"] = self.base_url
         if self.settings.serve_throughput_optimized:
             hap = self.paths.haproxy
             hap.mkdir(parents=True, exist_ok=True)

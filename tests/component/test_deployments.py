@@ -25,7 +25,7 @@ def test_serve_config_is_a_valid_serve_deploy_schema() -> None:
     cfg = ServeDeploySchema.model_validate(yaml.safe_load(CONFIG.read_text()))
     assert {a.name: a.route_prefix for a in cfg.applications} == {
         "gateway": "/v1",
-        "management": "/api",
+        "management": "/",  # /api + the web portal at /
         "analytics": "/analytics",
         "usage": None,
     }
@@ -67,7 +67,7 @@ def test_apps_serve_health_on_ray(serve_url: str, nats_url: str, tmp_path: Path)
     from deployments import management, usage
     from ias_serve.settings import Settings
 
-    serve.run(management.build_app({}), name="management", route_prefix="/api")
+    serve.run(management.build_app({}), name="management", route_prefix="/")
     settings = Settings(
         nats_url=nats_url, clickhouse_url=f"chdb://{tmp_path}/ch", usage_stream=f"U{uuid.uuid4().hex}"
     )
@@ -77,6 +77,8 @@ def test_apps_serve_health_on_ray(serve_url: str, nats_url: str, tmp_path: Path)
         r = httpx.get(f"{serve_url}/api/health", headers={"X-Request-ID": "ray-test-1"}, timeout=30)
         assert r.status_code == 200 and r.json() == {"status": "ok", "app": "management", "version": "0.1.0"}
         assert r.headers.get_list("x-request-id") == ["ray-test-1"]
+        portal = httpx.get(f"{serve_url}/", timeout=30)  # the web portal (or how to build it)
+        assert portal.status_code in (200, 503) and portal.headers["x-frame-options"] == "DENY"
         assert handle.check_health.remote().result(timeout_s=30) is None
         apps = serve.status().applications
         assert apps["management"].status == "RUNNING" and apps["usage"].status == "RUNNING"

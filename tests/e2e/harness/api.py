@@ -23,6 +23,7 @@ from tests.e2e.harness.trace import Trace
 
 PASSWORD = "e2e passphrase, long enough 42"
 _TOKEN = re.compile(r"(iasi_[A-Za-z0-9_-]+)")
+_LINK = re.compile(r"(https?://\S+/invite/iasi_[A-Za-z0-9_-]+)")
 
 
 class ApiError(AssertionError):
@@ -144,6 +145,12 @@ class Tenants:
         self.made.append(tenant)
         return tenant
 
+    def adopt(self, org_id: str, name: str) -> Tenant:
+        """An org made another way (the portal): deleted at the end like the others."""
+        tenant = Tenant(org_id, name)
+        self.made.append(tenant)
+        return tenant
+
     def member(
         self, tenant: Tenant, label: str, role: str = "org_user", *, by: Session | None = None
     ) -> Member:
@@ -164,6 +171,21 @@ class Tenants:
         member = Member(session, role)
         tenant.members[label] = member
         return member
+
+    def mailed_link(self, email: str, timeout: float = 10) -> str:
+        """The accept link of the invite e-mail to ``email``, as its recipient gets it: from the
+        outbox (``GET /api/outbox``, a deployment without SMTP) or from Mailpit."""
+        deadline = time.monotonic() + timeout
+        while True:
+            box = self.root.json("GET", "/outbox", params={"to": email})
+            if box["mailer"] != "outbox":
+                return f"{self.target.base_url}/invite/{self._from_mailpit(email)}"
+            for message in box["data"]:
+                if m := _LINK.search(message["body"]):
+                    return m.group(1)
+            if time.monotonic() > deadline:
+                raise ApiError(f"no invite e-mail to {email} in the outbox within {timeout:.0f} s")
+            time.sleep(0.2)
 
     def _invite_token(self, invite: dict[str, Any], email: str) -> str:
         if invite.get("link"):  # no SMTP (or it failed): the link comes back to the inviter
