@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up down status test lint
+.PHONY: install up down status test lint portal browser
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH, or: make PYTHON=/path/to/python3.11 ..." >&2; exit 2; }
@@ -20,7 +20,28 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-up: install
+# The web portal (portal/, a React SPA): node_modules from the lockfile, then the build that the
+# management app serves at / (`ias up` also builds it when needed)
+PORTAL_MODULES := portal/node_modules/.package-lock.json
+PORTAL_BUILT   := portal/dist/index.html
+
+$(PORTAL_MODULES): portal/package-lock.json
+	@command -v npm >/dev/null || { echo "need Node.js 20+ and npm on PATH for the web portal" >&2; exit 2; }
+	cd portal && npm ci --no-audit --no-fund
+	@touch $(PORTAL_MODULES)
+
+$(PORTAL_BUILT): $(PORTAL_MODULES) $(shell find portal/src portal/public portal/index.html portal/package.json portal/vite.config.ts -type f 2>/dev/null)
+	cd portal && npm run build
+
+portal: $(PORTAL_BUILT)
+
+# Debian's Chromium for the portal's browser tests (Playwright drives it; CI runs as root)
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "need Debian's chromium for the browser tests: sudo apt-get install chromium" >&2; exit 2; fi; }
+
+up: install portal
 	$(VENV)/bin/ias up
 
 down:
@@ -32,5 +53,5 @@ status:
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install
+test: install portal browser
 	VENV=$(VENV) bash scripts/test.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite (what `make test` and CI run):
 #   1. lint and format check (ruff)
-#   2. unit tests (pure logic) with >= 80% line coverage of ias_serve/domain and ias_serve/protocol
+#   2. unit tests (pure logic) with >= 80% line coverage of ias_serve/domain and ias_serve/protocol;
+#      the web portal's type check and Vitest component tests
 #   3. component and end-to-end tests against real services (embedded PostgreSQL, Valkey, NATS,
 #      chDB, a local Ray), started by the tests themselves on free ports; the E2E harness starts
 #      one `ias up` stack (real CPU engines) and runs the Happy Path and the Full Regression on it
@@ -34,7 +35,10 @@ run_pytest "unit tests" tests/unit -q \
   --cov=ias_serve/domain --cov=ias_serve/protocol --cov-report=term-missing:skip-covered \
   --cov-fail-under=80
 
-echo "== component and end-to-end tests (real services)"
+echo "== web portal: type check and component tests (Vitest)"
+(cd portal && npm run --silent typecheck && npm test --silent) || { echo "FAIL: web portal tests" >&2; exit 1; }
+
+echo "== component and end-to-end tests (real services; the portal in Chromium)"
 markers=()
 [ -n "${IAS_TEST_MARKERS:-}" ] && markers=(-m "$IAS_TEST_MARKERS")
 run_pytest "component/e2e tests" tests/component tests/e2e "${markers[@]}" -q -rs --durations=10 -p no:cacheprovider

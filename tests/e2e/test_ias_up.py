@@ -69,7 +69,15 @@ def test_up_status_logs_down(own_stack: tuple[Target, dict[str, str]]) -> None:
     home = Path(env["IAS_HOME"])
     base = target.base_url
     out = target.up_output  # the first `ias up` of this home, run by the harness
-    for step in ("postgres", "valkey", "nats", "alembic upgrade head", "ClickHouse schema", "Ray Serve"):
+    for step in (
+        "postgres",
+        "valkey",
+        "nats",
+        "alembic upgrade head",
+        "ClickHouse schema",
+        "web portal",
+        "Ray Serve",
+    ):
         assert step in out, f"progress step {step!r} missing:\n{out}"
     assert "local models (smollm2-135m-instruct, all-minilm-l6-v2)" in out, out
     assert "model mappings created: echo-model, test-model, test-embed" in out, out
@@ -107,6 +115,10 @@ def test_up_status_logs_down(own_stack: tuple[Target, dict[str, str]]) -> None:
     )
     assert psutil.Process(listener).name() == "haproxy"
     assert str(Paths(home).haproxy) in " ".join(psutil.Process(listener).cmdline())
+    # the web portal at / (built by `make test` / `ias up`), client routes falling back to it
+    portal = httpx.get(f"{base}/keys", timeout=10)
+    assert portal.status_code == 200 and portal.headers["content-type"].startswith("text/html"), portal.text
+    assert "frame-ancestors 'none'" in portal.headers["content-security-policy"]
     metrics = httpx.get(f"{base}/api/metrics", timeout=10)
     assert metrics.status_code == 200 and "# TYPE" in metrics.text
 
@@ -180,6 +192,7 @@ def test_up_status_logs_down(own_stack: tuple[Target, dict[str, str]]) -> None:
         timeout=30,
     )
     assert invite.status_code == 201 and invite.json()["email"] == "outbox", invite.text
+    assert invite.json()["link"].startswith(f"{base}/invite/iasi_")  # the portal of this stack
     invite_token = invite.json()["link"].rsplit("/", 1)[1]
     accepted = httpx.post(
         f"{api}/invite/{invite_token}/accept",
