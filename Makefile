@@ -35,9 +35,10 @@ $(PORTAL_BUILT): $(PORTAL_MODULES) $(shell find portal/src portal/public portal/
 
 portal: $(PORTAL_BUILT)
 
-# Debian's Chromium for the portal's browser tests (Playwright drives it; CI runs as root)
+# Debian's Chromium for the portal's browser tests (Playwright drives it; CI runs as root);
+# IAS_TEST_CHROMIUM=/path/to/chrome uses another Chromium-based browser instead
 browser:
-	@command -v chromium >/dev/null || { \
+	@[ -n "$$IAS_TEST_CHROMIUM" ] || command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "need Debian's chromium for the browser tests: sudo apt-get install chromium" >&2; exit 2; fi; }
 
