@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,6 +109,7 @@ def test_the_user_stories_in_a_browser(
     pg: Postgres,
     figure,  # type: ignore[no-untyped-def]
 ) -> None:
+    started = time.monotonic()
     org_name = unique("portal")
     lead_email = f"{unique('lead')}@e2e.example.com"
     dev_email = f"{unique('dev')}@e2e.example.com"
@@ -190,7 +192,7 @@ def test_the_user_stories_in_a_browser(
         _nav(q, "Audit")
         q.get_by_text("key_revoked").first.wait_for()
         lead.shot("audit-log")
-        figure("portal story done")
+        figure(f"the portal story took {time.monotonic() - started:.1f} s in three browsers")
     except BaseException:
         for person in (dev, lead, admin):  # what each one saw when it failed
             if person is not None:
