@@ -1,4 +1,5 @@
-"""Both shipped serve configs pass Ray Serve's own schema and Ray Serve LLM's `LLMConfig`."""
+"""Both shipped serve configs pass Ray Serve's own schema and Ray Serve LLM's `LLMConfig`, and
+every serve config of the repository routes the four apps the same way."""
 
 from __future__ import annotations
 
@@ -41,3 +42,18 @@ def test_invalid_llm_config_names_the_engine() -> None:
     )
     with pytest.raises(ConfigurationError, match="engine 'broken': invalid llm_config"):
         llm_config(spec, Path("/nonexistent"))
+
+
+@pytest.mark.parametrize(
+    "name", ["serve_config.yaml", "serve_config.gpu.yaml", "bench/gpu_check.serve_config.yaml"]
+)
+def test_every_config_routes_the_apps_alike(name: str) -> None:
+    """The management app serves `/api` *inside* (and the portal at `/`): under another route
+    prefix its API would move (e.g. to `/api/api`)."""
+    apps = yaml.safe_load((REPO / name).read_text())["applications"]
+    assert {a["name"]: a["route_prefix"] for a in apps} == {
+        "gateway": "/v1",
+        "management": "/",
+        "analytics": "/analytics",
+        "usage": None,
+    }
