@@ -23,7 +23,7 @@ class OrgDeletion:
     name: str
     members: int
     invites: int
-    key_hashes: list[str]
+    keys: int
     users_deleted: list[uuid.UUID]
     model_allow_lists: int
 
@@ -101,9 +101,7 @@ class OrgRepository(Repository):
             name=org.name,
             members=int(await self.session.scalar(select(count).where(Membership.org_id == org_id)) or 0),
             invites=int(await self.session.scalar(select(count).where(Invite.org_id == org_id)) or 0),
-            key_hashes=list(
-                await self.session.scalars(select(ApiKey.key_hash).where(ApiKey.org_id == org_id))
-            ),
+            keys=int(await self.session.scalar(select(count).where(ApiKey.org_id == org_id)) or 0),
             users_deleted=list(await self.session.scalars(only_here)),
             model_allow_lists=int(
                 (

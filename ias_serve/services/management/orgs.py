@@ -134,17 +134,14 @@ class OrgService:
                 name=gone.name,
                 members_removed=gone.members,
                 users_deleted=[str(u) for u in gone.users_deleted],
-                keys_deleted=len(gone.key_hashes),
+                keys_deleted=gone.keys,
                 invites_deleted=gone.invites,
                 model_allow_lists_changed=gone.model_allow_lists,
             )
-        if self.ctx.keys is not None:
-            keys = self.ctx.keys
+        if self.ctx.keys is not None:  # every replica forgets the org's cached keys (as on disable)
             await best_effort(
-                f"dropping the cached keys of deleted org {org_id}", keys.invalidate_org(org_id)
+                f"dropping the cached keys of deleted org {org_id}", self.ctx.keys.invalidate_org(org_id)
             )
-            for key_hash in gone.key_hashes:
-                await best_effort("dropping a deleted key from the gateway cache", keys.revoke(key_hash))
         if self.ctx.budgets is not None:
             await best_effort(
                 f"dropping the budget counters of deleted org {org_id}", self.ctx.budgets.forget(org_id)
@@ -154,6 +151,6 @@ class OrgService:
             name=gone.name,
             members_removed=gone.members,
             users_deleted=len(gone.users_deleted),
-            keys_deleted=len(gone.key_hashes),
+            keys_deleted=gone.keys,
             invites_deleted=gone.invites,
         )
