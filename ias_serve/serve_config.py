@@ -88,6 +88,13 @@ class GatewayArgs(AppArgs):
     """`args:` of the gateway app in serve_config.yaml."""
 
     engines: list[EngineSpec] = Field(default_factory=list)
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="A Prometheus port of each replica's own (0: off; the metrics stay on "
+        "/v1/metrics). On Kubernetes one replica per pod makes it a per-replica scrape target.",
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> GatewayArgs:

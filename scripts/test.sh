@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite (what `make test` and CI run):
 #   1. lint and format check (ruff)
-#   2. unit tests (pure logic) with >= 80% line coverage of ias_serve/domain and ias_serve/protocol;
+#   2. type check (mypy) of the pure core: ias_serve/domain and ias_serve/protocol
+#      unit tests (pure logic) with >= 80% line coverage of ias_serve/domain and ias_serve/protocol;
 #      the web portal's type check and Vitest component tests
-#   3. component and end-to-end tests against real services (embedded PostgreSQL, Valkey, NATS,
+#   3. the delivery artefacts, offline (tests/delivery): Dockerfiles, the RayService generated
+#      from serve_config.gpu.yaml, the Helm chart rendered per values file and validated against
+#      the Kubernetes/CRD schemas, NetworkPolicy intent, Terraform (python-hcl2 + checkov),
+#      the GitHub workflows (actionlint)
+#   4. component and end-to-end tests against real services (embedded PostgreSQL, Valkey, NATS,
 #      chDB, a local Ray), started by the tests themselves on free ports; the E2E harness starts
 #      one `ias up` stack (real CPU engines) and runs the Happy Path and the Full Regression on it
 #      (IAS_TEST_MARKERS narrows this stage, e.g. "not regression" on pull requests)
@@ -30,6 +35,9 @@ echo "== lint"
 "$VENV/bin/ruff" check . || { echo "FAIL: ruff check" >&2; exit 1; }
 "$VENV/bin/ruff" format --check . || { echo "FAIL: ruff format (run: $VENV/bin/ruff format .)" >&2; exit 1; }
 
+echo "== type check (mypy: ias_serve/domain, ias_serve/protocol)"
+"$VENV/bin/mypy" || { echo "FAIL: mypy" >&2; exit 1; }
+
 echo "== unit tests (+ coverage of domain and protocol)"
 run_pytest "unit tests" tests/unit -q \
   --cov=ias_serve/domain --cov=ias_serve/protocol --cov-report=term-missing:skip-covered \
@@ -37,6 +45,9 @@ run_pytest "unit tests" tests/unit -q \
 
 echo "== web portal: type check and component tests (Vitest)"
 (cd portal && npm run --silent typecheck && npm test --silent) || { echo "FAIL: web portal tests" >&2; exit 1; }
+
+echo "== delivery artefacts, offline (Docker, KubeRay, Helm, NetworkPolicies, Terraform, workflows)"
+run_pytest "delivery checks" tests/delivery -q -p no:cacheprovider
 
 echo "== component and end-to-end tests (real services; the portal in Chromium)"
 markers=()

@@ -22,6 +22,17 @@ pytestmark = pytest.mark.ray
 MSGS = [{"role": "user", "content": "one two three four five six seven eight"}]
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+METRICS_PORT = _free_port()
+
+
 @pytest.fixture(scope="module")
 def serve_gateway(serve_url: str, database_url: str, redis_url: str, nats_url: str) -> Iterator[str]:
     from ray import serve
@@ -39,7 +50,7 @@ def serve_gateway(serve_url: str, database_url: str, redis_url: str, nats_url: s
     asyncio.run(seed())
     settings = gateway_settings(database_url, redis_url, nats_url)
     app = GatewayIngress.options(num_replicas=2, ray_actor_options={"num_cpus": 0.1}).bind(
-        GatewayArgs(engines=[EchoEngineSpec(name="echo-model", kind="echo")]),
+        GatewayArgs(engines=[EchoEngineSpec(name="echo-model", kind="echo")], metrics_port=METRICS_PORT),
         {"echo-model": EchoEngineDeployment.options(name="EchoEngine:echo-model").bind("echo-model")},
         settings,
     )
@@ -66,6 +77,20 @@ async def test_sdk_through_serve_stream_and_not(serve_gateway: str, database_url
         assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == MSGS[0]["content"]
         assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 8
         assert [m.id for m in (await c.models.list()).data] == ["echo-model"]
+
+
+async def test_a_replica_serves_its_metrics_on_metrics_port(serve_gateway: str) -> None:
+    """`metrics_port` (one replica per pod on Kubernetes: a per-replica scrape target); here two
+    replicas share a machine, the first binds it and the second keeps /v1/metrics only."""
+    async with httpx.AsyncClient(timeout=10) as h:
+        r = await h.get(f"http://127.0.0.1:{METRICS_PORT}/metrics")
+    assert r.status_code == 200
+    for name in (
+        "ias_gateway_requests_total",
+        "ias_gateway_ttft_seconds",
+        "ias_gateway_budget_rejections_total",
+    ):
+        assert f"# TYPE {name.removesuffix('_total')}" in r.text, name
 
 
 async def test_revoked_key_is_refused_by_both_replicas_within_a_second(

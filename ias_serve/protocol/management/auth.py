@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
+from pydantic.config import JsonDict
 
 from ias_serve.domain.passwords import MAX_PASSWORD_LENGTH
 from ias_serve.domain.roles import OrgRole
 
-_EXAMPLE_USER = {
+_EXAMPLE_USER: JsonDict = {
     "id": "0b9e7c1e-4a5f-4c1a-9d0e-5f1b2a3c4d5e",
     "email": "ada@example.com",
     "name": "Ada Lovelace",

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
 
 from ias_serve.domain.emails import normalize_email
 from ias_serve.domain.invites import InviteStatus
@@ -16,7 +17,7 @@ from ias_serve.protocol.management.auth import Password
 
 _INVITE_ID = "3d9a8f4e-1b2c-4d5e-8f90-a1b2c3d4e5f6"
 _ORG_ID = "6f1c1f9e-0d7e-4d7b-8d5c-2a4f5e6d7c8b"
-_EXAMPLE_INVITE = {
+_EXAMPLE_INVITE: JsonDict = {
     "id": _INVITE_ID,
     "org_id": _ORG_ID,
     "email": "grace@example.com",

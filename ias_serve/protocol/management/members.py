@@ -7,10 +7,11 @@ import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from ias_serve.domain.roles import OrgRole, Status
 
-_EXAMPLE_MEMBER = {
+_EXAMPLE_MEMBER: JsonDict = {
     "id": "0b9e7c1e-4a5f-4c1a-9d0e-5f1b2a3c4d5e",
     "email": "ada@example.com",
     "name": "Ada Lovelace",
