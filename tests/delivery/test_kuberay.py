@@ -178,3 +178,69 @@ def test_generated_config_is_a_valid_serve_deploy_config() -> None:
     ingress = next(d for d in gateway.deployments if d.name == "GatewayIngress")
     assert ingress.max_replicas_per_node == 1
     assert ingress.ray_actor_options.resources == {"ias_gateway": gen.SLIVER}
+
+
+def test_pod_annotations_reach_every_ray_pod_to_roll_the_cluster() -> None:
+    from tests.delivery.k8s import pod_templates, render
+
+    objects = render(None, "ray.podAnnotations.ias\\.io/restarted-at=2026-11-28")
+    templates = list(pod_templates(_rayservice(objects)))
+    assert len(templates) == 7
+    for where, template in templates:
+        assert template["metadata"]["annotations"] == {"ias.io/restarted-at": "2026-11-28"}, where
+
+
+# GKE accelerator names of the Ray accelerator types the serve config may ask for
+GKE_ACCELERATORS = {
+    "H100": {"nvidia-h100-80gb", "nvidia-h100-mega-80gb"},
+    "L4": {"nvidia-l4"},
+    "A100": {"nvidia-tesla-a100", "nvidia-a100-80gb"},
+}
+
+
+def _gpu_pools() -> dict[str, dict[str, Any]]:
+    import hcl2
+
+    def unquote(value: Any) -> Any:  # python-hcl2 8 keeps the quotes of string literals
+        if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+            return value[1:-1]
+        if isinstance(value, dict):
+            return {unquote(k): unquote(v) for k, v in value.items()}
+        return value
+
+    pools = {}
+    for main in sorted((ROOT / "terraform/environments").glob("*/main.tf")):
+        with main.open() as f:
+            module = unquote(hcl2.load(f)["module"][0])["platform"]
+        pools[main.parent.name] = module["gpu_node_pool"]
+    return pools
+
+
+def test_gpu_pools_serve_configs_and_chart_agree(renders: dict[str, list[dict[str, Any]]]) -> None:
+    """What the engines ask for exists: the accelerator type of every LLM engine is the GPU
+    pool's, each engine's GPUs fit one pod of a GPU group, and each GPU pod fits one node."""
+    served = yaml.safe_load(gen.TARGET.read_text())
+    engines = [e for e in served["applications"][0]["args"]["engines"] if e["kind"] == "llm"]
+    pools = _gpu_pools()
+    assert set(pools) == {"staging", "production"}
+    for env, pool in pools.items():
+        for engine in engines:
+            llm = engine["llm_config"]
+            assert pool["accelerator_type"] in GKE_ACCELERATORS[llm["accelerator_type"]], (
+                env,
+                engine["name"],
+            )
+        objects = renders[f"{env} values"]
+        groups = [
+            g
+            for g in _rayservice(objects)["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+            if g["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == "engine"
+        ]
+        per_pod = [
+            int(g["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"])
+            for g in groups
+        ]
+        assert max(per_pod) <= pool["accelerator_count"], f"{env}: a GPU pod needs more GPUs than a node has"
+        for engine in engines:
+            tp = engine["llm_config"].get("engine_kwargs", {}).get("tensor_parallel_size", 1)
+            assert any(n >= tp for n in per_pod), f"{env}: {engine['name']} needs {tp} GPUs in one pod"

@@ -27,11 +27,14 @@ module "platform" {
   }
 
   gpu_node_pool = {
-    machine_type      = "g2-standard-8"
-    accelerator_type  = "nvidia-l4"
-    accelerator_count = 1
+    # H100s: serve_config.gpu.yaml's engines ask for accelerator_type H100, and the 70B model
+    # needs 4 on one node (tensor parallel 4); tests/delivery hold the three together
+    machine_type      = "a3-highgpu-4g"
+    accelerator_type  = "nvidia-h100-80gb"
+    accelerator_count = 4
     min_count         = 0
-    max_count         = 2
+    max_count         = 1
+    disk_size_gb      = 300
     node_locations    = var.gpu_zones
     spot              = true # staging tolerates preemption
   }

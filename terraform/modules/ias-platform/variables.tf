@@ -167,9 +167,9 @@ variable "gpu_node_pool" {
     spot              = optional(bool, false)
   })
   default = {
-    machine_type      = "g2-standard-24"
-    accelerator_type  = "nvidia-l4"
-    accelerator_count = 2
+    machine_type      = "a3-highgpu-4g"
+    accelerator_type  = "nvidia-h100-80gb"
+    accelerator_count = 4
     min_count         = 0
     max_count         = 4
   }
