@@ -187,7 +187,7 @@ def test_pod_annotations_reach_every_ray_pod_to_roll_the_cluster() -> None:
     templates = list(pod_templates(_rayservice(objects)))
     assert len(templates) == 7
     for where, template in templates:
-        assert template["metadata"]["annotations"] == {"ias.io/restarted-at": "2026-11-28"}, where
+        assert template["metadata"]["annotations"]["ias.io/restarted-at"] == "2026-11-28", where
 
 
 # GKE accelerator names of the Ray accelerator types the serve config may ask for
