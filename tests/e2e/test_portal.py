@@ -175,7 +175,10 @@ def test_the_user_stories_in_a_browser(
         dev.shot("my-usage")
         # the key is not on any page any more, only its prefix
         _nav(d, "Keys")
-        d.get_by_role("row", name=re.compile("laptop")).wait_for()  # the list has loaded
+        # on the keys page (its own button), with the list loaded: a "laptop" row of the usage page
+        # just left would otherwise match while the navigation is still under way
+        d.get_by_role("button", name=re.compile("Create key", re.I)).wait_for()
+        d.get_by_role("row", name=re.compile("laptop")).wait_for()
         html = d.content()
         at = html.find(key)
         assert at < 0, f"the key is still in the page: …{html[max(0, at - 300) : at + 40]}…"
