@@ -4,6 +4,7 @@ nginx site run for real in Debian's nginx against a built portal and a fake Serv
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -136,16 +137,13 @@ class _Upstream(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def _nginx_serving(html: Path, base: Path) -> Iterator[str]:
+    """The portal image's site in Debian's nginx: ``html`` as the document root, a fake Serve
+    upstream; yields the base URL."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
         raise AssertionError(f"nginx is missing: {MISSING_TOOLS} (as root it installs Debian's nginx-light)")
-    base = tmp_path_factory.mktemp("nginx")
-    html = base / "html"
-    (html / "assets").mkdir(parents=True)
-    (html / "index.html").write_text("<!doctype html><title>IAS</title><div id=root></div>")
-    (html / "assets/app-1234.js").write_text("console.log('ias')")
     upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     port = _free_port()
@@ -194,6 +192,17 @@ http {{
         upstream.shutdown()
 
 
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = tmp_path_factory.mktemp("nginx")
+    html = base / "html"
+    (html / "assets").mkdir(parents=True)
+    (html / "index.html").write_text("<!doctype html><title>IAS</title><div id=root></div>")
+    (html / "assets/app-1234.js").write_text("console.log('ias')")
+    with _nginx_serving(html, base) as url:
+        yield url
+
+
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     req = urllib.request.Request(url, headers=headers or {})
     try:
@@ -229,3 +238,22 @@ def test_nginx_proxies_the_apis_with_the_client_address(nginx: str) -> None:
     assert json.loads(_get(nginx + "/v1/models")[2])["xff"] == "127.0.0.1"
     status, _, body = _get(nginx + "/apis-are-not-this")
     assert status == 200 and b"<div id=root>" in body, "only /api, /analytics, /v1 are proxied"
+
+
+def test_nginx_serves_the_real_portal_build(tmp_path: Path) -> None:
+    """The Vite build the image copies (portal/dist, built by `make portal`): index.html and every
+    asset it references load, assets with the year-long cache."""
+    dist = ROOT / "portal/dist"
+    if not (dist / "index.html").exists():
+        raise AssertionError("portal/dist is missing: run `make portal` (make test builds it)")
+    with _nginx_serving(dist, tmp_path) as url:
+        status, headers, body = _get(url + "/org/42/keys")
+        assert status == 200 and headers["cache-control"] == "no-cache"
+        assets = re.findall(r'(?:src|href)="(/assets/[^"]+)"', body.decode())
+        assert any(a.endswith(".js") for a in assets) and any(a.endswith(".css") for a in assets), assets
+        for asset in assets:
+            status, headers, _ = _get(url + asset)
+            assert status == 200, asset
+            assert headers["cache-control"] == "public, max-age=31536000, immutable", asset
+            kind = "javascript" if asset.endswith(".js") else "css"
+            assert kind in headers["content-type"], (asset, headers["content-type"])
