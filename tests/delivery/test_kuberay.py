@@ -199,21 +199,14 @@ GKE_ACCELERATORS = {
 
 
 def _gpu_pools() -> dict[str, dict[str, Any]]:
-    import hcl2
+    """Each environment's GPU node pool as terraform/platform/main.tf builds it (the shared
+    `local.gpu_node` merged with the environment's `gpu` settings)."""
+    from tests.delivery.hcl import load
 
-    def unquote(value: Any) -> Any:  # python-hcl2 8 keeps the quotes of string literals
-        if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-            return value[1:-1]
-        if isinstance(value, dict):
-            return {unquote(k): unquote(v) for k, v in value.items()}
-        return value
-
-    pools = {}
-    for main in sorted((ROOT / "terraform/environments").glob("*/main.tf")):
-        with main.open() as f:
-            module = unquote(hcl2.load(f)["module"][0])["platform"]
-        pools[main.parent.name] = module["gpu_node_pool"]
-    return pools
+    locals_ = {
+        k: v for block in load(ROOT / "terraform/platform/main.tf")["locals"] for k, v in block.items()
+    }
+    return {env: {**locals_["gpu_node"], **s["gpu"]} for env, s in locals_["environments"].items()}
 
 
 def test_gpu_pools_serve_configs_and_chart_agree(renders: dict[str, list[dict[str, Any]]]) -> None:

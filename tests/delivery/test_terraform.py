@@ -9,49 +9,25 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
+
+from tests.delivery.hcl import load
 
 ROOT = Path(__file__).resolve().parents[2]
 TF = ROOT / "terraform"
 MODULE = TF / "modules" / "ias-platform"
+ROOT_CONFIG = TF / "platform"  # the one root configuration; environments/<env>.* select the instance
 ENVIRONMENTS = ("staging", "production")
-ENV_DIRS = [TF / "environments" / env for env in ENVIRONMENTS]
+ENV_FILES = TF / "environments"
 CHECKOV = ROOT / "deploy" / "tools" / ".venv" / "bin" / "checkov"
 
 ALL_TF = sorted(TF.rglob("*.tf"))
 
 
-# ---- helpers: python-hcl2 (7 or 8) → plain Python values --------------------------------------
-
-
-def _unquote(value: Any) -> Any:
-    """python-hcl2 8 keeps the quotes of string literals and keys (`'"gcs"'`); 7 does not."""
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {
-            _unquote(k): _plain(v)
-            for k, v in node.items()
-            if not (isinstance(k, str) and k.startswith("__") and k.endswith("__"))
-        }
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return _unquote(node)
-
-
-@cache
-def load(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as f:
-        return _plain(hcl2.load(f))
+# ---- helpers -------------------------------------------------------------------------------------
 
 
 def blocks(directory: Path, kind: str) -> dict[str, Any]:
@@ -99,10 +75,11 @@ def expr(value: Any) -> str:
 def test_layout() -> None:
     for name in ("network.tf", "gke.tf", "databases.tf", "variables.tf", "outputs.tf", "versions.tf"):
         assert (MODULE / name).is_file(), f"module file {name} missing"
-    for env in ENV_DIRS:
-        for name in ("main.tf", "backend.tf", "variables.tf", "outputs.tf", "versions.tf"):
-            assert (env / name).is_file(), f"{env.relative_to(ROOT)}/{name} missing"
-        assert (env / "terraform.tfvars.example").is_file()
+    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
+        assert (ROOT_CONFIG / name).is_file(), f"{ROOT_CONFIG.relative_to(ROOT)}/{name} missing"
+    for env in ENVIRONMENTS:
+        assert (ENV_FILES / f"{env}.tfvars.example").is_file(), env
+        assert (ENV_FILES / f"{env}.gcs.tfbackend").is_file(), env
     assert (TF / "README.md").is_file()
 
 
@@ -113,26 +90,46 @@ def test_every_tf_file_parses(path: Path) -> None:
 
 
 def test_tfvars_examples_parse() -> None:
-    for env in ENV_DIRS:
-        with (env / "terraform.tfvars.example").open(encoding="utf-8") as f:
-            values = _plain(hcl2.load(f))
+    for env in ENVIRONMENTS:
+        values = load(ENV_FILES / f"{env}.tfvars.example")
+        assert values["environment"] == env
         assert re.fullmatch(r"[a-z][a-z0-9-]{4,28}[a-z0-9]", values["project_id"])
         assert values["master_authorized_networks"], "example must show the authorized networks"
 
 
-def test_no_registry_modules() -> None:
+def test_no_registry_modules_and_one_instance_per_environment() -> None:
     """Only the local module: checkov must see every resource, and nothing can be downloaded."""
-    for env in ENV_DIRS:
-        modules = blocks(env, "module")
-        assert set(modules) == {"platform"}
-        assert modules["platform"]["source"] == "../../modules/ias-platform"
-        assert modules["platform"]["environment"] == env.name
+    modules = blocks(ROOT_CONFIG, "module")
+    assert set(modules) == {"platform"}
+    assert modules["platform"]["source"] == "../modules/ias-platform"
+    assert expr(modules["platform"]["environment"]) == "var.environment"
+    sizes = environment_settings()
+    assert set(sizes) == set(ENVIRONMENTS), "main.tf sizes exactly the environments the variable allows"
+    environment = blocks(ROOT_CONFIG, "variable")["environment"]
+    assert all(f'"{env}"' in c for env in ENVIRONMENTS for c in _conditions(environment))
+
+
+def environment_settings() -> dict[str, Any]:
+    """`local.environments` of the root configuration: what differs per environment."""
+    (local,) = [b for b in load(ROOT_CONFIG / "main.tf")["locals"] if "environments" in b]
+    return local["environments"]
+
+
+def test_environments_differ_where_they_should() -> None:
+    sizes = environment_settings()
+    staging, production = sizes["staging"], sizes["production"]
+    assert production["deletion_protection"] is True and staging["deletion_protection"] is False
+    assert production["postgres"]["availability_type"] == "REGIONAL"
+    assert production["gpu"]["min_count"] >= 1, "production keeps a GPU node warm"
+    assert staging["gpu"]["min_count"] == 0 and staging["gpu"]["spot"] is True
+    cidrs = [e[k] for e in sizes.values() for k in ("subnet_cidr", "pods_cidr", "services_cidr")]
+    assert len(set(cidrs)) == len(cidrs), "environments do not share address ranges"
 
 
 # ---- variables -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("directory", [MODULE, *ENV_DIRS], ids=lambda p: str(p.relative_to(TF)))
+@pytest.mark.parametrize("directory", [MODULE, ROOT_CONFIG], ids=lambda p: str(p.relative_to(TF)))
 def test_every_variable_has_description_and_type(directory: Path) -> None:
     variables = blocks(directory, "variable")
     assert variables
@@ -361,7 +358,7 @@ MODULE_OUTPUTS = {
 SECRET_SOURCES = ("random_password", "auth_string", "secret_data", ".password", "local.secrets")
 
 
-@pytest.mark.parametrize("directory", [MODULE, *ENV_DIRS], ids=lambda p: str(p.relative_to(TF)))
+@pytest.mark.parametrize("directory", [MODULE, ROOT_CONFIG], ids=lambda p: str(p.relative_to(TF)))
 def test_outputs_cover_the_named_values_and_never_a_secret(directory: Path) -> None:
     outputs = blocks(directory, "output")
     assert MODULE_OUTPUTS <= set(outputs), MODULE_OUTPUTS - set(outputs)
@@ -427,16 +424,19 @@ def test_no_literal_credentials_anywhere() -> None:
 
 
 def test_each_environment_has_a_gcs_remote_state_backend() -> None:
+    backends = [
+        b for t in load(ROOT_CONFIG / "versions.tf").get("terraform", []) for b in t.get("backend", [])
+    ]
+    assert len(backends) == 1 and set(backends[0]) == {"gcs"}, backends
     prefixes = set()
-    for env in ENV_DIRS:
-        backends = [b for t in load(env / "backend.tf").get("terraform", []) for b in t.get("backend", [])]
-        assert len(backends) == 1 and set(backends[0]) == {"gcs"}, backends
-        gcs = backends[0]["gcs"]
+    for env in ENVIRONMENTS:
+        path = ENV_FILES / f"{env}.gcs.tfbackend"
+        gcs = load(path)
         assert gcs.get("bucket") and gcs.get("prefix"), gcs
+        assert env in gcs["prefix"]
         prefixes.add(gcs["prefix"])
-        assert env.name in gcs["prefix"]
-        assert "#" in (env / "backend.tf").read_text(encoding="utf-8"), "backend.tf needs its comment"
-    assert len(prefixes) == len(ENV_DIRS), "environments must not share a state prefix"
+        assert f"-backend-config=../environments/{env}.gcs.tfbackend" in path.read_text(encoding="utf-8")
+    assert len(prefixes) == len(ENVIRONMENTS), "environments must not share a state prefix"
 
 
 # ---- checkov -------------------------------------------------------------------------------------

@@ -197,6 +197,10 @@ variable "gpu_node_pool" {
     condition     = var.gpu_node_pool.disk_size_gb >= 100
     error_message = "gpu_node_pool.disk_size_gb must be at least 100 (vLLM image and model weights)."
   }
+  validation {
+    condition     = alltrue([for z in var.gpu_node_pool.node_locations : can(regex("^[a-z]+-[a-z]+[0-9]+-[a-z]$", z))])
+    error_message = "gpu_node_pool.node_locations must be zone names such as europe-west4-a."
+  }
 }
 
 variable "postgres_version" {
