@@ -3,7 +3,6 @@ per model through DeploymentHandles (ARCHITECTURE §1, §3)."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,10 @@ from ray.serve.handle import DeploymentHandle
 from deployments.engines import EchoEngineDeployment, ServeEngineClient
 from ias_serve.api.apps import create_gateway_app
 from ias_serve.observability import setup_observability
+from ias_serve.observability.metrics import start_metrics_server
 from ias_serve.serve_config import EchoEngineSpec, EngineSpec, GatewayArgs, parse_args
 from ias_serve.services.gateway_factory import build_gateway_service
 from ias_serve.settings import Settings, get_settings
-
-log = logging.getLogger(__name__)
 
 
 @serve.deployment(name="GatewayIngress")
@@ -31,14 +29,8 @@ class GatewayIngress:
         settings = settings or get_settings()  # explicit settings: tests; production reads IAS_*
         setup_observability("gateway", settings.log_level)
         self.args = args
-        if args.metrics_port:  # the same registry /v1/metrics serves, on a port of its own
-            # imported here: a module global would be pickled with the class (the registry holds a lock)
-            from prometheus_client import REGISTRY, start_http_server
-
-            try:
-                start_http_server(args.metrics_port, registry=REGISTRY)
-            except OSError as e:  # a second replica on this node: /v1/metrics still has them
-                log.warning("gateway metrics port %d unavailable (%s)", args.metrics_port, e)
+        if args.metrics_port:  # the registry /v1/metrics serves, on a port of its own
+            start_metrics_server(args.metrics_port, "gateway")
         self.service = build_gateway_service(
             settings, {name: ServeEngineClient(handle) for name, handle in engines.items()}
         )

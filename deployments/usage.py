@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from prometheus_client import start_http_server
 from pydantic import Field
 from ray import serve
 from ray.serve import Application
@@ -39,6 +38,7 @@ from ias_serve.cache import make_redis
 from ias_serve.cache.budget_reconcile import BudgetReconciler
 from ias_serve.errors import ConfigurationError
 from ias_serve.observability import setup_observability
+from ias_serve.observability.metrics import start_metrics_server
 from ias_serve.queue.consumer import ConsumerSettings, UsageConsumer
 from ias_serve.services.usage_metrics import RecorderMetrics
 from ias_serve.services.usage_recorder import RecorderConfig, UsageRecorderService
@@ -82,11 +82,8 @@ class UsageRecorder:
             raise ConfigurationError("the usage recorder needs IAS_NATS_URL")
         dsn = clickhouse_dsn(settings)
         metrics = RecorderMetrics()
-        if args.metrics_port:
-            try:
-                start_http_server(args.metrics_port, registry=metrics.registry)
-            except OSError as e:  # e.g. two stacks on one machine: record without the endpoint
-                log.warning("recorder metrics port %d unavailable (%s)", args.metrics_port, e)
+        if args.metrics_port:  # e.g. two stacks on one machine: record without the endpoint
+            start_metrics_server(args.metrics_port, "recorder", metrics.registry)
         self.recorder = UsageRecorderService(
             consumer=UsageConsumer(
                 settings.nats_url,

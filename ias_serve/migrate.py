@@ -14,7 +14,6 @@ stack itself.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from collections.abc import Callable
@@ -54,19 +53,9 @@ def migrate_postgres(settings: Settings, wait_s: float) -> str:
     lines = [f"PostgreSQL schema at revision {revision}"]
     email, password = settings.bootstrap_admin_email, settings.bootstrap_admin_password
     if email and password:
-        from ias_serve.db.bootstrap import ensure_system_admin
-        from ias_serve.db.engine import make_engine, make_sessionmaker
+        from ias_serve.db.bootstrap import bootstrap
 
-        async def bootstrap() -> bool:
-            engine = make_engine(url)
-            try:
-                return await ensure_system_admin(
-                    make_sessionmaker(engine), email, password.get_secret_value()
-                )
-            finally:
-                await engine.dispose()
-
-        created = asyncio.run(bootstrap())
+        created, _ = bootstrap(url, email, password.get_secret_value())
         lines.append(f"System Admin {email}: {'created' if created else 'exists already (unchanged)'}")
     return "\n".join(lines)
 

@@ -6,6 +6,7 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ias_serve.db.engine import make_engine, make_sessionmaker
 from ias_serve.db.repositories.audit import AuditRepository
 from ias_serve.db.repositories.model_mappings import ModelMappingRepository
 from ias_serve.db.repositories.users import UserRepository
@@ -79,3 +80,22 @@ async def ensure_default_models(
                 )
                 created.append(name)
     return created
+
+
+def bootstrap(
+    url: str, email: str, password: str, models: tuple[tuple[str, BackendKind, str], ...] = ()
+) -> tuple[bool, list[str]]:
+    """From synchronous code (``ias up``, the chart's migration Job): :func:`ensure_system_admin`
+    and :func:`ensure_default_models` on the database ``url``, with an engine of their own.
+    Returns (whether the admin was created, the model mappings created)."""
+
+    async def run() -> tuple[bool, list[str]]:
+        engine = make_engine(url)
+        try:
+            sessions = make_sessionmaker(engine)
+            created = await ensure_system_admin(sessions, email, password)
+            return created, await ensure_default_models(sessions, models)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())

@@ -8,10 +8,11 @@ tests never collide on a metric name.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Final
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.exposition import choose_encoder
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,6 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 # Seconds; an inference request spans milliseconds (cache hit, 4xx) to minutes (long stream).
 LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 UNMATCHED_ROUTE: Final = "<unmatched>"
+
+log = logging.getLogger(__name__)
 
 
 def metrics_response(registry: CollectorRegistry = REGISTRY, accept: str | None = None) -> Response:
@@ -36,6 +39,18 @@ def add_metrics_route(app: Starlette, registry: CollectorRegistry = REGISTRY, pa
         return metrics_response(registry, request.headers.get("accept"))
 
     app.add_route(path, metrics, methods=["GET"], include_in_schema=False)
+
+
+def start_metrics_server(port: int, what: str, registry: CollectorRegistry = REGISTRY) -> bool:
+    """Serve ``registry`` on a Prometheus port of its own (a Serve replica has no HTTP port of its
+    own otherwise). A port already taken (a second replica or stack on the machine) is logged and
+    the process goes on without it; returns whether the endpoint is up."""
+    try:
+        start_http_server(port, registry=registry)
+    except OSError as e:
+        log.warning("%s metrics port %d unavailable (%s)", what, port, e)
+        return False
+    return True
 
 
 class HttpMetrics:

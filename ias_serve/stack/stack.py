@@ -8,7 +8,6 @@ later step fails: no half-started stack is left behind.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import shutil
@@ -277,26 +276,14 @@ class Stack:
     def _bootstrap_admin(
         self, db_url: str, models: tuple[tuple[str, BackendKind, str], ...]
     ) -> tuple[str, str | None]:
-        from ias_serve.db.bootstrap import ensure_default_models, ensure_system_admin
-        from ias_serve.db.engine import make_engine, make_sessionmaker
+        from ias_serve.db.bootstrap import bootstrap
 
         email = self.settings.bootstrap_admin_email or DEFAULT_ADMIN_EMAIL
         given = self.settings.bootstrap_admin_password
         password = given.get_secret_value() if given else secrets.token_urlsafe(18)
-
-        async def run() -> bool:
-            engine = make_engine(db_url)
-            try:
-                sessions = make_sessionmaker(engine)
-                created = await ensure_system_admin(sessions, email, password)
-                created_models = await ensure_default_models(sessions, models)
-                if created_models:
-                    self.report.info(f"model mappings created: {', '.join(created_models)}")
-                return created
-            finally:
-                await engine.dispose()
-
-        created = asyncio.run(run())
+        created, created_models = bootstrap(db_url, email, password, models)
+        if created_models:
+            self.report.info(f"model mappings created: {', '.join(created_models)}")
         return email, (password if created and not given else None)
 
     def _ensure_serve(self, config: Path, state: StackState, urls: dict[str, str], ch: str) -> str:

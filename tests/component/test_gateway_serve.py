@@ -15,6 +15,7 @@ from ias_serve.cache import KeyAuthenticator, make_redis
 from ias_serve.db.engine import make_engine, make_sessionmaker
 from ias_serve.db.repositories import ApiKeyRepository
 from ias_serve.domain.keys import hash_api_key
+from ias_serve.stack.embedded import free_port
 from tests.component.gateway_harness import gateway_settings, make_tenant
 from tests.openai_schema import assert_valid
 
@@ -22,15 +23,7 @@ pytestmark = pytest.mark.ray
 MSGS = [{"role": "user", "content": "one two three four five six seven eight"}]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-METRICS_PORT = _free_port()
+METRICS_PORT = free_port()
 
 
 @pytest.fixture(scope="module")

@@ -262,7 +262,7 @@ def test_otel_collector_exports_traces_to_tempo(default_render: list[dict[str, A
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://ias-otel-collector:4318", where
 
 
-def test_chart_files_are_yaml_or_json(tmp_path: Path) -> None:
+def test_chart_files_are_yaml_or_json() -> None:
     for path in (CHART / "files").rglob("*"):
         if path.suffix == ".json":
             json.loads(path.read_text())

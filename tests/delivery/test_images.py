@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from ias_serve.api.portal import SECURITY_HEADERS
+from ias_serve.stack.embedded import free_port
 from tests.delivery.k8s import MISSING_TOOLS, ROOT, TOOLS
 
 SERVE_DOCKERFILE = ROOT / "docker/Dockerfile"
@@ -116,12 +116,6 @@ def test_checkov_dockerfile_checks_pass() -> None:
 # --- the portal's nginx, for real -----------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Upstream(http.server.BaseHTTPRequestHandler):
     """Stands in for Ray Serve: answers with what it received."""
 
@@ -146,7 +140,7 @@ def _nginx_serving(html: Path, base: Path) -> Iterator[str]:
         raise AssertionError(f"nginx is missing: {MISSING_TOOLS} (as root it installs Debian's nginx-light)")
     upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    port = _free_port()
+    port = free_port()
     site = NGINX_TEMPLATE.read_text().replace("${IAS_UPSTREAM}", f"127.0.0.1:{upstream.server_address[1]}")
     site = site.replace("listen 8080;", f"listen 127.0.0.1:{port};").replace(
         "/usr/share/nginx/html", str(html)
