@@ -9,6 +9,7 @@ own databases on it), IAS_TEST_REDIS_URL, IAS_TEST_NATS_URL, IAS_TEST_CLICKHOUSE
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def _start(cls, base: Path, **kw) -> Started:
     return cls(base / cls.name, free_port(), base / f"{cls.name}.log", **kw).start()
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A 127.0.0.1 port where every connect is refused for the whole test.
+
+    The port is held bound without listening: a port that is merely free when chosen (and
+    these lie in the ephemeral range) can be taken by a listener of another process (a Ray
+    worker, an embedded server) while the test runs, and a client would then wait on that
+    stranger instead of being refused.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        yield int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ from ias_serve.db.engine import make_engine, make_sessionmaker
 from ias_serve.db.repositories import BudgetRepository, OrgRepository
 from ias_serve.domain.budget import period_key
 from ias_serve.errors import BudgetExceeded, ServiceUnavailable
-from ias_serve.stack.embedded import free_port
 from tests.support.services import OwnValkey
 
 SM = async_sessionmaker[AsyncSession]
@@ -232,8 +231,8 @@ async def test_fail_open_allows_untracked_requests(own_valkey: OwnValkey, sm: SM
         await client.aclose()
 
 
-async def test_unreadable_limit_fails_closed(redis: Redis) -> None:
-    dead_db = make_engine(f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+async def test_unreadable_limit_fails_closed(redis: Redis, refused_port: int) -> None:
+    dead_db = make_engine(f"postgresql://nobody@127.0.0.1:{refused_port}/none")
     try:
         org = uuid.uuid4()
         closed = BudgetStore(redis, PostgresLimitSource(make_sessionmaker(dead_db)))

@@ -378,14 +378,13 @@ async def test_json_access_log_and_metrics(
 
 
 async def test_unreachable_engine_is_a_503(
-    gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str
+    gw: Gateway, client: Callable[[str], AsyncOpenAI], database_url: str, refused_port: int
 ) -> None:
-    from ias_serve.stack.embedded import free_port
     from tests.component.gateway_harness import add_model
 
     t = await make_tenant(database_url, limit=100_000)
     name = f"gone-{uuid.uuid4().hex[:6]}"
-    await add_model(database_url, name, "remote_url", f"http://127.0.0.1:{free_port()}/v1")
+    await add_model(database_url, name, "remote_url", f"http://127.0.0.1:{refused_port}/v1")
     for _ in range(40):  # the catalog is refreshed in the background every 0.2 s here
         r = await _post(gw, "/chat/completions", t.key, {"model": name, "messages": MSGS})
         if r.status_code != 404:

@@ -322,9 +322,11 @@ async def test_a_full_buffer_drops_the_oldest_events_and_counts_them(
     assert_exactly_once(await stream_messages(js, stream, subject), [e.request_id for e in events[-100:]])
 
 
-async def test_close_counts_what_it_could_not_deliver_and_later_publishes_never_raise() -> None:
+async def test_close_counts_what_it_could_not_deliver_and_later_publishes_never_raise(
+    refused_port: int,
+) -> None:
     registry = CollectorRegistry()
-    pub = UsagePublisher(f"nats://127.0.0.1:{free_port()}", registry=registry)
+    pub = UsagePublisher(f"nats://127.0.0.1:{refused_port}", registry=registry)
     await pub.start()
     for _ in range(10):
         pub.publish(make_event())

@@ -90,8 +90,8 @@ def test_stale_pid_file_then_failing_step_leaves_nothing_running(env: dict[str, 
     assert json.loads((home / "state.json").read_text())["processes"] == {}
 
 
-def test_unreachable_database_url(env: dict[str, str]) -> None:
-    env["IAS_DATABASE_URL"] = f"postgresql://postgres:s3cret-pw@127.0.0.1:{free_port()}/ias"
+def test_unreachable_database_url(env: dict[str, str], refused_port: int) -> None:
+    env["IAS_DATABASE_URL"] = f"postgresql://postgres:s3cret-pw@127.0.0.1:{refused_port}/ias"
     res = ias(["up"], env)
     assert res.returncode == 1
     assert "s3cret-pw" not in res.stdout + res.stderr and "postgres:***@" in res.stderr

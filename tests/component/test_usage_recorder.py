@@ -42,7 +42,6 @@ from ias_serve.queue.consumer import (
 )
 from ias_serve.queue.jetstream import ensure_usage_stream
 from ias_serve.services.usage_recorder import RecorderConfig, UsageRecorderService
-from ias_serve.stack.embedded import free_port
 from tests.support.clickhouse import own_database
 from tests.support.services import OwnValkey
 
@@ -286,14 +285,21 @@ async def test_clickhouse_unavailable_events_wait_in_jetstream_then_catch_up(
 
 
 async def test_unreachable_clickhouse_server_leaves_events_in_jetstream(
-    js: JetStreamContext, queue: Queue, nats_url: str
+    js: JetStreamContext, queue: Queue, nats_url: str, refused_port: int
 ) -> None:
     events = make_events(50, [uuid.uuid4()])
     await publish_events(js, queue.subject, events)
-    rec = recorder(nats_url, f"http://127.0.0.1:{free_port()}/ias", queue)
+    rec = recorder(nats_url, f"http://127.0.0.1:{refused_port}/ias", queue)
     await rec.start()
     try:
-        await wait_for(lambda: rec.stats.insert_failures >= 2, what="failed connects")
+        try:
+            await wait_for(lambda: rec.stats.insert_failures >= 2, what="failed connects")
+        except AssertionError as e:  # say where it stood: not pulled (pending) or stuck inserting
+            info = await js.consumer_info(queue.stream, queue.settings.durable)
+            raise AssertionError(
+                f"{e}; recorder {rec.status()}; consumer pending {info.num_pending}, "
+                f"ack pending {info.num_ack_pending}, delivered {info.delivered}"
+            ) from None
         assert rec.running, "the recorder gave up"
     finally:
         await rec.stop()
