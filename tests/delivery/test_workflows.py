@@ -138,6 +138,21 @@ def test_actionlint_finds_nothing_in_the_workflows() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
+def test_actionlint_is_stable_whatever_the_paths(tmp_path: Path) -> None:
+    # The TinyGo build corrupts its heap across calls: one instance linting several files died
+    # with "RuntimeError: unreachable" for some lengths of the paths (the workflows at
+    # /tmp/ci-clone/... did, at /work/main/... not). The wrapper takes a fresh instance per file.
+    copies = []
+    for n in range(1, 61, 3):
+        folder = tmp_path / ("d" * n)
+        folder.mkdir()
+        for wf in WORKFLOW_FILES:
+            copies.append(folder / wf.name)
+            copies[-1].write_text(wf.read_text())
+    result = actionlint(*copies)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
 BAD_WORKFLOW = """\
 on: push
 jobs:
