@@ -20,14 +20,16 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ias_serve.errors import ConfigurationError
+from ias_serve.queue.backoff import Backoff
 from ias_serve.settings import Settings, get_settings
 
 T = TypeVar("T")
 
 
-def _retry(what: str, action: Callable[[], T], wait_s: float, pause_s: float = 2.0) -> T:
-    """``action()``, retried while it raises until ``wait_s`` seconds have passed."""
+def _retry(what: str, action: Callable[[], T], wait_s: float) -> T:
+    """``action()``, retried (capped backoff) while it raises until ``wait_s`` seconds have passed."""
     deadline = time.monotonic() + wait_s
+    backoff = Backoff(0.5, 5.0)
     while True:
         try:
             return action()
@@ -39,7 +41,7 @@ def _retry(what: str, action: Callable[[], T], wait_s: float, pause_s: float = 2
             print(
                 f"{what}: not reachable yet ({type(e).__name__}: {e}); retrying", file=sys.stderr, flush=True
             )
-            time.sleep(pause_s)
+            time.sleep(backoff.next_delay())
 
 
 def migrate_postgres(settings: Settings, wait_s: float) -> str:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (what `make test` and CI run):
 #   1. lint and format check (ruff)
-#   2. type check (mypy) of the pure core: ias_serve/domain and ias_serve/protocol
+#   2. type check (mypy) of the pure core (ias_serve/domain and ias_serve/protocol);
 #      unit tests (pure logic) with >= 80% line coverage of ias_serve/domain and ias_serve/protocol;
 #      the web portal's type check and Vitest component tests
 #   3. the delivery artefacts, offline (tests/delivery): Dockerfiles, the RayService generated

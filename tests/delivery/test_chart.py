@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.delivery import checkov
 from tests.delivery.k8s import (
     CHART,
     CONFIG_REPO,
@@ -299,9 +300,6 @@ CHECKOV_K8S_SKIPS = {
 
 
 def test_checkov_kubernetes_checks_pass_on_the_rendered_chart(tmp_path: Path) -> None:
-    checkov = ROOT / "deploy/tools/.venv/bin/checkov"
-    if not checkov.exists():
-        raise AssertionError("deploy/tools/.venv/bin/checkov is missing: run `make delivery-tools`")
     for values in values_files():
         objects = render(values)
         # checkov does not know the RayService: its pod templates are scanned as Pods
@@ -313,25 +311,7 @@ def test_checkov_kubernetes_checks_pass_on_the_rendered_chart(tmp_path: Path) ->
         ]
         assert len(ray_pods) >= 7
         (tmp_path / "chart.yaml").write_text(yaml.safe_dump_all(objects + ray_pods))
-        res = subprocess.run(
-            [
-                str(checkov),
-                "-d",
-                str(tmp_path),
-                "--framework",
-                "kubernetes",
-                "-o",
-                "json",
-                "--compact",
-                "--skip-check",
-                ",".join(CHECKOV_K8S_SKIPS),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        report = json.loads(res.stdout)
-        results = report["results"]
+        results = checkov.scan("kubernetes", tmp_path, "--skip-check", ",".join(CHECKOV_K8S_SKIPS))["results"]
         assert len(results["passed_checks"]) > 400, values
         failed = [(c["check_id"], c["check_name"], c["resource"]) for c in results["failed_checks"]]
         assert not failed, f"{values}: {failed}"

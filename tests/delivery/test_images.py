@@ -22,12 +22,12 @@ import pytest
 
 from ias_serve.api.portal import SECURITY_HEADERS
 from ias_serve.stack.embedded import free_port
-from tests.delivery.k8s import MISSING_TOOLS, ROOT, TOOLS
+from tests.delivery import checkov
+from tests.delivery.k8s import MISSING_TOOLS, ROOT
 
 SERVE_DOCKERFILE = ROOT / "docker/Dockerfile"
 PORTAL_DOCKERFILE = ROOT / "docker/portal.Dockerfile"
 NGINX_TEMPLATE = ROOT / "docker/nginx/default.conf.template"
-CHECKOV = TOOLS / ".venv/bin/checkov"
 
 
 def _stages(dockerfile: Path) -> dict[str, list[str]]:
@@ -97,20 +97,10 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
 
 
 def test_checkov_dockerfile_checks_pass() -> None:
-    if not CHECKOV.exists():
-        raise AssertionError(f"{CHECKOV.relative_to(ROOT)} is missing: {MISSING_TOOLS}")
-    res = subprocess.run(
-        [str(CHECKOV), "--framework", "dockerfile", "-d", str(ROOT / "docker"), "-o", "json", "--compact"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    report = json.loads(res.stdout)
-    reports = report if isinstance(report, list) else [report]
-    failed = [c for r in reports for c in r.get("results", {}).get("failed_checks", [])]
-    passed = [c for r in reports for c in r.get("results", {}).get("passed_checks", [])]
-    assert passed, res.stdout[-2000:]
-    assert not failed, [(c["check_id"], c["check_name"], c["file_path"]) for c in failed]
+    results = checkov.scan("dockerfile", ROOT / "docker")["results"]
+    assert results["passed_checks"], results
+    failed = [(c["check_id"], c["check_name"], c["file_path"]) for c in results["failed_checks"]]
+    assert not failed, failed
 
 
 # --- the portal's nginx, for real -----------------------------------------------------------

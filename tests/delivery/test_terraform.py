@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.delivery import checkov
 from tests.delivery.hcl import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,6 @@ MODULE = TF / "modules" / "ias-platform"
 ROOT_CONFIG = TF / "platform"  # the one root configuration; environments/<env>.* select the instance
 ENVIRONMENTS = ("staging", "production")
 ENV_FILES = TF / "environments"
-CHECKOV = ROOT / "deploy" / "tools" / ".venv" / "bin" / "checkov"
 
 ALL_TF = sorted(TF.rglob("*.tf"))
 
@@ -444,35 +443,7 @@ def test_each_environment_has_a_gcs_remote_state_backend() -> None:
 
 @pytest.fixture(scope="module")
 def checkov_report() -> dict[str, Any]:
-    if not CHECKOV.exists():
-        pytest.fail(f"{CHECKOV.relative_to(ROOT)} is missing: run `make delivery-tools`")
-    proc = subprocess.run(
-        [
-            str(CHECKOV),
-            "-d",
-            str(TF),
-            "--framework",
-            "terraform",
-            "--compact",
-            "-o",
-            "json",
-            "--download-external-modules",
-            "false",
-            "--skip-download",  # offline: no guidelines/severity look-up
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=ROOT,
-    )
-    try:
-        report = json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"checkov gave no JSON (rc={proc.returncode}):\n{proc.stderr[-3000:]}")
-    reports = report if isinstance(report, list) else [report]
-    terraform = [r for r in reports if r.get("check_type") == "terraform"]
-    assert terraform, f"checkov scanned no Terraform: {proc.stdout[:500]}"
-    return terraform[0]
+    return checkov.scan("terraform", TF, "--download-external-modules", "false", timeout_s=180)
 
 
 def test_checkov_reports_no_failed_checks(checkov_report: dict[str, Any]) -> None:
