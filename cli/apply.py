@@ -42,15 +42,27 @@ def load(path: str) -> TenantsFile:
 
 
 def read_platform(e: Env, spec: TenantsFile) -> Platform:
-    """What the plan compares with: the orgs (members and invites of those that list people)
-    and, when the file manages models, every model mapping."""
+    """What the plan compares with: the orgs (members and invites of those that list people,
+    rate limits of those that give them) and, when the file manages models, every model mapping."""
     from cli.plan import Invite, Member, ModelState, OrgState, Platform, cf
 
+    ceilings = [o.name for o in spec.orgs if o.rate_limit_ceiling]
+    if ceilings and not e.me().get("is_system_admin"):
+        raise CliError(
+            "forbidden",
+            f"the file sets rate_limit_ceiling (org {', '.join(ceilings)}): "
+            "that needs a System Admin session",
+            EXIT_API,
+        )
     platform = Platform()
     for o in e.api.pages("/api/org"):
         platform.orgs[cf(o["name"])] = OrgState(o["id"], o["name"], o["status"], o.get("monthly_token_limit"))
     for o in spec.orgs:
         current = platform.orgs.get(cf(o.name))
+        if current is not None and (o.rate_limits or o.rate_limit_ceiling):
+            limits = e.api.get(f"/api/org/{current.id}/rate-limits")
+            current.rate_limits = dict(limits["limits"])
+            current.rate_limit_ceiling = dict(limits["ceiling"])
         if current is None or o.people is None:
             continue
         current.members = {
@@ -102,6 +114,8 @@ class Executor:
         return [*access["ids"], *(self.org(n) for n in access["new_orgs"])]
 
     def run(self, a: Action) -> dict[str, Any]:
+        from cli.plan import RATE_LIMIT_FIELDS
+
         api, p = self.e.api, a.params
         if a.kind == "create_org":
             org = api.post("/api/org", p["body"])
@@ -114,6 +128,13 @@ class Executor:
             api.put(
                 f"/api/org/{self.org(p['org'])}/budget", {"monthly_token_limit": p["monthly_token_limit"]}
             )
+            return {}
+        if a.kind in ("set_rate_limits", "set_rate_limit_ceiling"):
+            path = f"/api/org/{self.org(p['org'])}/rate-limits"
+            section = "limits" if a.kind == "set_rate_limits" else "ceiling"
+            now = api.get(path)[section]  # read, merge, PUT: limits the file leaves out keep theirs
+            body = {f: p["changes"].get(f, now.get(f)) for f in RATE_LIMIT_FIELDS}
+            api.put(path if section == "limits" else f"{path}/ceiling", body)
             return {}
         if a.kind == "create_model":
             body = dict(p["body"])
@@ -176,7 +197,8 @@ def register(app: Group) -> None:
         ] = False,
         json_out: JsonOpt = False,
     ) -> None:
-        """Make the platform match a declarative file of orgs, their people, budgets and models.
+        """Make the platform match a declarative file of orgs, their people, budgets, rate limits
+        and models.
 
         Prints the plan first, then carries it out (--dry-run: the plan only). Running it again
         changes nothing. Members not in the file are kept unless --prune. Invites made without

@@ -18,6 +18,12 @@ The file (YAML)::
         admins: [ada@acme.example]        # Org Admins (invited when not members yet)
         users: [grace@acme.example]       # Org Users
         models: [llama3, echo-model]      # the models acme may use; omitted: leave
+        rate_limits:            # omitted (or a limit omitted): leave as it is
+          requests_per_minute: 600          # a whole number ≥ 1, or unlimited (null)
+          tokens_per_minute: 100k           # token amounts as for budget
+          max_concurrent_requests: 8
+        rate_limit_ceiling:     # same shape; System Admins only: the most Org Admins may set
+          tokens_per_minute: 2M
 
 Rules (each makes a second run change nothing):
 
@@ -28,7 +34,9 @@ Rules (each makes a second run change nothing):
 * ``models`` of an org: each model's ``allowed_org_ids`` gains the org where listed and loses
   it where not; a model open to every org (``allowed_org_ids: null``) stays open unless the
   file gives it ``access: listed`` (a warning says so);
-* a model in ``models:`` is created when missing, and its given fields are set when different.
+* a model in ``models:`` is created when missing, and its given fields are set when different;
+* ``rate_limits`` / ``rate_limit_ceiling``: each given limit is set when different (the others
+  keep their value: the executor reads, merges and PUTs).
 """
 
 from __future__ import annotations
@@ -37,12 +45,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cli.tokens import format_token_amount
 from ias_serve.domain.budget import parse_token_amount
 
 ROLE_ADMIN, ROLE_USER = "org_admin", "org_user"
+RATE_LIMIT_FIELDS = ("requests_per_minute", "tokens_per_minute", "max_concurrent_requests")
 
 
 class PlanError(ValueError):
@@ -82,6 +99,17 @@ class ModelSpec(_Spec):
         return self
 
 
+def rate_limit_value(value: Any) -> int | None:
+    """One rate limit of the file: a whole number ≥ 1 (``100k`` as for budgets), or unlimited
+    (``null``, ``unlimited``); ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, str, type(None))):
+        raise ValueError(f"must be a whole number or unlimited, not {value!r}")
+    amount = parse_token_amount(value)
+    if amount is not None and amount < 1:
+        raise ValueError(f"must be at least 1 (or unlimited), not {value!r}")
+    return amount
+
+
 class OrgSpec(_Spec):
     name: str = Field(min_length=1, max_length=200)
     status: Literal["active", "disabled"] | None = None
@@ -89,6 +117,28 @@ class OrgSpec(_Spec):
     admins: list[str] | None = None
     users: list[str] | None = None
     models: list[str] | None = None
+    # the limits given (API field → value; None = unlimited); a limit not given is left alone
+    rate_limits: dict[str, int | None] | None = None
+    rate_limit_ceiling: dict[str, int | None] | None = None
+
+    @field_validator("rate_limits", "rate_limit_ceiling", mode="before")
+    @classmethod
+    def _rate_limits(cls, v: Any, info: ValidationInfo) -> dict[str, int | None] | None:
+        org = f"org {info.data.get('name', '?')}: {info.field_name}"
+        if v is None:
+            return None
+        if not isinstance(v, dict):
+            raise ValueError(f"{org}: must be a mapping of {', '.join(RATE_LIMIT_FIELDS)}")
+        unknown = sorted(str(k) for k in v if k not in RATE_LIMIT_FIELDS)
+        if unknown:
+            raise ValueError(f"{org}: unknown {', '.join(unknown)} (expected {', '.join(RATE_LIMIT_FIELDS)})")
+        out: dict[str, int | None] = {}
+        for key, value in v.items():
+            try:
+                out[key] = rate_limit_value(value)
+            except ValueError as e:
+                raise ValueError(f"{org}.{key}: {e}") from None
+        return out
 
     @field_validator("budget")
     @classmethod
@@ -194,6 +244,9 @@ class OrgState:
     limit: int | None
     members: dict[str, Member] | None = None  # None: not read (the file lists nobody)
     invites: dict[str, Invite] | None = None
+    # API field → value; None: not read (the file gives no rate limits for the org)
+    rate_limits: dict[str, int | None] | None = None
+    rate_limit_ceiling: dict[str, int | None] | None = None
 
 
 @dataclass
@@ -303,6 +356,7 @@ def plan(spec: TenantsFile, platform: Platform, *, prune: bool = False) -> Plan:
                         {"org": o.name, "monthly_token_limit": o.limit},
                     )
                 )
+        orgs_phase.extend(_rate_limit_actions(o, current))
         people = o.people
         if people is None:
             continue
@@ -361,6 +415,50 @@ def plan(spec: TenantsFile, platform: Platform, *, prune: bool = False) -> Plan:
             p.warnings.append(f"{o.name}: not in the file, kept (--prune removes them): {names}")
     p.actions = orgs_phase + _model_actions(spec, platform, p.warnings) + people_phase + removal_phase
     return p
+
+
+def _limit_text(field: str, value: int | None) -> str:
+    if value is None:
+        return "unlimited"
+    return format_token_amount(value) if field == "tokens_per_minute" else str(value)
+
+
+def _rate_limit_actions(o: OrgSpec, current: OrgState | None) -> list[Action]:
+    """``set_rate_limit_ceiling`` / ``set_rate_limits`` for the limits of ``o`` that differ
+    (all given ones for a new org). Their params carry only the changes: the executor reads,
+    merges and PUTs. The ceiling goes first when the new limits do not fit under the current
+    one (raising both), else last (lowering both)."""
+    target = f"org {current.name if current else o.name}"
+    actions: dict[str, Action] = {}
+    for section, kind, label in (
+        ("rate_limits", "set_rate_limits", "rate limits"),
+        ("rate_limit_ceiling", "set_rate_limit_ceiling", "rate limit ceiling"),
+    ):
+        wanted: dict[str, int | None] | None = getattr(o, section)
+        if not wanted:
+            continue
+        now = getattr(current, section) if current is not None else None
+        if now is None:  # a new org (or not read): every given limit
+            changes = dict(wanted)
+            text = ", ".join(f"{f} {_limit_text(f, v)}" for f, v in changes.items())
+        else:
+            changes = {f: v for f, v in wanted.items() if now.get(f) != v}
+            text = ", ".join(
+                f"{f} {_limit_text(f, now.get(f))} → {_limit_text(f, v)}" for f, v in changes.items()
+            )
+        if changes:
+            actions[kind] = Action(kind, target, f"{label}: {text}", {"org": o.name, "changes": changes})
+    limits, ceiling = actions.get("set_rate_limits"), actions.get("set_rate_limit_ceiling")
+    if limits is None or ceiling is None:
+        return [a for a in (ceiling, limits) if a is not None]
+    cur_ceiling = (current.rate_limit_ceiling if current else None) or {}
+    cur_limits = (current.rate_limits if current else None) or {}
+    desired = {**cur_limits, **limits.params["changes"]}
+    fits = current is not None and all(
+        cur_ceiling.get(f) is None or (desired.get(f) is not None and desired[f] <= cur_ceiling[f])
+        for f in RATE_LIMIT_FIELDS
+    )
+    return [limits, ceiling] if fits else [ceiling, limits]
 
 
 def _model_actions(spec: TenantsFile, platform: Platform, warnings: list[str]) -> list[Action]:

@@ -27,6 +27,7 @@ class IASError(Exception):
         self.message = message
         self.param = param
         self.details = details
+        self.headers: dict[str, str] | None = None  # extra response headers (e.g. Retry-After)
         if code is not None:
             # per-instance code override (e.g. "invalid_api_key" vs "session_expired")
             self.code = code  # type: ignore[misc]

@@ -150,7 +150,37 @@ class Settings(BaseSettings):
     gateway_default_max_tokens: int = Field(
         default=1024,
         ge=1,
-        description="Output tokens reserved against the budget when a request names no max_tokens.",
+        le=1_000_000,
+        description="max_tokens forwarded to the engine (and reserved against the budget) when a "
+        "request names none.",
+    )
+    gateway_max_output_tokens: int = Field(
+        default=32_768,
+        ge=1,
+        le=1_000_000,
+        description="A larger max_tokens is clamped to this before it is forwarded and reserved.",
+    )
+    gateway_max_batch_prompts: int = Field(
+        default=128, ge=1, le=100_000, description="Most prompts in one /v1/completions request (400 beyond)."
+    )
+    gateway_max_embedding_inputs: int = Field(
+        default=2048, ge=1, le=100_000, description="Most inputs in one /v1/embeddings request (400 beyond)."
+    )
+    gateway_non_text_part_tokens: int = Field(
+        default=1024,
+        ge=0,
+        description="Tokens estimated for each image, audio or file part of a chat message.",
+    )
+    gateway_inline_count_chars: int = Field(
+        default=4096,
+        ge=0,
+        description="Prompts up to this many characters are counted on the event loop; longer ones "
+        "in a worker thread, after a cheap budget/rate-limit pre-check.",
+    )
+    rate_limit_lease_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="A concurrency slot that is never released (its replica died) frees itself after this.",
     )
     budget_fail_open: bool = Field(
         default=False,

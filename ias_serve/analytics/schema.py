@@ -24,7 +24,9 @@ Tables (in the IAS database the client is bound to, see :mod:`ias_serve.analytic
     Versions applied (``ReplacingMergeTree`` by version, so two processes migrating at once
     leave one row per version after a merge; read it with ``DISTINCT``/``FINAL``).
 
-Dedup design — re-inserting a ``request_id`` must never count twice:
+Dedup design — re-inserting a ``request_id`` must never count twice (``request_id`` is the
+gateway's own usage id since version 4; the client's ``X-Request-ID`` is ``client_request_id``,
+never a key; and a copy is looked for only within the event's own org):
 
 1. Writer side (exact, raw table *and* rollup): the single ``UsageRecorder`` calls
    :func:`insert_usage_events`, which drops duplicates inside the batch, asks ClickHouse in
@@ -210,7 +212,25 @@ _V3_SYSTEM_ROLLUP = Migration(
     ),
 )
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (_V1_USAGE, _V2_COST_AND_KEYS, _V3_SYSTEM_ROLLUP)
+_V4_CLIENT_REQUEST_ID = Migration(
+    version=4,
+    name="client_request_id: the client's X-Request-ID, a correlation field beside the server's id",
+    statements=(
+        # From this version on ``request_id`` is the gateway's own usage id (protocol.usage):
+        # clients cannot choose the idempotency key any more. Rows recorded before keep their
+        # ``request_id`` (whatever the client sent then) and get '' here: nothing is rewritten
+        # or lost, and the sorting key is unchanged.
+        f"ALTER TABLE {USAGE_EVENTS} ADD COLUMN IF NOT EXISTS client_request_id String DEFAULT '' "
+        "AFTER request_id",
+    ),
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    _V1_USAGE,
+    _V2_COST_AND_KEYS,
+    _V3_SYSTEM_ROLLUP,
+    _V4_CLIENT_REQUEST_ID,
+)
 """All versions, in order. Append only."""
 
 _MIGRATIONS_DDL: Final = f"""
@@ -257,38 +277,41 @@ def _next_month(ts: datetime) -> datetime:
     return start.replace(month=start.month + 1)
 
 
-def existing_request_ids(client: Client, events: Sequence[UsageEvent]) -> set[str]:
-    """Which of the events' ``request_id`` are already in ``usage_events`` (one query).
+def existing_request_ids(client: Client, events: Sequence[UsageEvent]) -> set[tuple[str, str]]:
+    """Which of the events' ``(org_id, request_id)`` are already in ``usage_events`` (one
+    query); ``org_id`` as its string form.
 
     Only the months (partitions) the events fall in are searched: a copy of an event carries
-    the same ``ts``, so it lives in the same partition.
+    the same ``ts``, so it lives in the same partition. A stored row counts as a copy only in
+    its own org: whatever ids an event carries, it can never suppress another org's record.
     """
     if not events:
         return set()
     lo = _month_start(min(e.ts for e in events))
     hi = _next_month(max(e.ts for e in events))
     rows = client.query(
-        f"SELECT DISTINCT request_id FROM {USAGE_EVENTS} "
+        f"SELECT DISTINCT toString(org_id), request_id FROM {USAGE_EVENTS} "
         "WHERE ts >= {lo:DateTime64(3, 'UTC')} AND ts < {hi:DateTime64(3, 'UTC')} "
         "AND request_id IN {ids:Array(String)}",
         parameters={"lo": lo, "hi": hi, "ids": sorted({e.request_id for e in events})},
     ).result_rows
-    return {r[0] for r in rows}
+    return {(r[0], r[1]) for r in rows}
 
 
 def insert_usage_events(client: Client, events: Iterable[UsageEvent]) -> int:
-    """Insert the events not stored yet (exactly once per ``request_id``); return how many.
+    """Insert the events not stored yet (exactly once per ``(org_id, request_id)``); return how
+    many.
 
     Safe to call again with the same or an overlapping batch (redelivery after a crash).
     Must be the only writer of ``usage_events`` while it runs (see the module docstring).
     """
-    unique: dict[str, UsageEvent] = {}
+    unique: dict[tuple[str, str], UsageEvent] = {}
     for e in events:
-        unique.setdefault(e.request_id, e)
+        unique.setdefault((str(e.org_id), e.request_id), e)
     if not unique:
         return 0
     stored = existing_request_ids(client, list(unique.values()))
-    rows = [e.to_row() for rid, e in unique.items() if rid not in stored]
+    rows = [e.to_row() for key, e in unique.items() if key not in stored]
     if rows:
         # synchronous insert: the next check must see these rows
         client.insert(USAGE_EVENTS, rows, column_names=USAGE_EVENT_COLUMNS, settings={"async_insert": 0})

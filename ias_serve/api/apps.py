@@ -95,7 +95,7 @@ def _base_app(
 
     @app.exception_handler(IASError)
     async def _ias_error(_: Request, exc: IASError) -> JSONResponse:
-        return render(exc)
+        return render(exc, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ias_serve.api.deps import Gateway, Principal, RequestId
 from ias_serve.protocol.openai import Op
-from ias_serve.services.gateway import Streamed
+from ias_serve.services.gateway import Answered, Streamed
 
 router = APIRouter(tags=["inference"])
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def _respond(result: dict[str, Any] | Streamed) -> JSONResponse | StreamingResponse:
+def _respond(result: Answered | Streamed) -> JSONResponse | StreamingResponse:
     if isinstance(result, Streamed):
-        return StreamingResponse(result.body, media_type="text/event-stream", headers=SSE_HEADERS)
-    return JSONResponse(result)
+        return StreamingResponse(
+            result.body, media_type="text/event-stream", headers={**SSE_HEADERS, **result.headers}
+        )
+    return JSONResponse(result.body, headers=result.headers or None)
 
 
 async def _generate(op: Op, request: Request, gateway: Gateway, principal: Principal, request_id: RequestId):

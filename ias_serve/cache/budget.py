@@ -34,15 +34,16 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ias_serve.cache.metrics import BudgetMetrics
+from ias_serve.cache.rate_limit import ADMIT, RELEASE, RateLimitSet, RateState, rate_keys, rate_limited
 from ias_serve.cache.redis import REDIS_UNAVAILABLE, describe_redis_error
 from ias_serve.db.repositories.budgets import BudgetRepository
 from ias_serve.domain.budget import period_key
@@ -108,6 +109,10 @@ class Reservation:
     used_after: int = 0  # the month's count right after reserving
     settled: bool = False
     actual_tokens: int | None = None
+    rate: RateLimitSet | None = None  # the rate limits it was admitted under (None: none)
+    rate_keys: list[str] | None = None
+    member: str = ""  # the request's slot in the concurrency sets
+    rate_state: RateState = field(default_factory=RateState)
 
 
 class PostgresLimitSource:
@@ -134,34 +139,49 @@ class BudgetStore:
         fail_open: bool = False,
         limit_ttl_s: float = 60.0,
         counter_ttl_s: int = 40 * 86_400,
+        lease_s: float = 900.0,
         registry: CollectorRegistry | None = None,
     ) -> None:
         self.redis = redis
         self.fail_open = fail_open
         self.limit_ttl_s = limit_ttl_s
         self.counter_ttl_s = counter_ttl_s
+        self.lease_s = lease_s  # a concurrency slot not released (replica died) expires then
         self.metrics = BudgetMetrics(registry)
         self._limit_source = limit_source
         self._reserve = redis.register_script(_RESERVE)
         self._adjust = redis.register_script(_ADJUST)
+        self._admit = redis.register_script(ADMIT)
+        self._release = redis.register_script(RELEASE)
         self._loading: dict[uuid.UUID, asyncio.Task[int | None]] = {}
         self._background: set[asyncio.Task[None]] = set()  # settlements outliving their caller
         self._down = False
 
-    async def reserve(self, org_id: uuid.UUID, tokens: int, *, now: datetime | None = None) -> Reservation:
+    async def reserve(
+        self,
+        org_id: uuid.UUID,
+        tokens: int,
+        *,
+        now: datetime | None = None,
+        rate: RateLimitSet | None = None,
+        key_id: uuid.UUID | None = None,
+        member: str = "",
+    ) -> Reservation:
         """Set ``tokens`` aside in this month's budget. :class:`BudgetExceeded` (429) when they
         do not fit; :class:`ServiceUnavailable` (503) when Redis or the limit cannot be read
-        (unless ``fail_open``)."""
+        (unless ``fail_open``).
+
+        With ``rate`` limits (and the request's ``key_id`` and ``member``, its usage id) the
+        same round trip also checks and takes the key's and org's rate limits
+        (:mod:`ias_serve.cache.rate_limit`): :class:`RateLimited` (429) when one is reached."""
         if tokens < 0:
             raise ValueError("cannot reserve a negative number of tokens")
         period = period_key(now if now is not None else datetime.now(UTC))
-        keys = [used_key(org_id, period), limit_key(org_id)]
+        limited = rate is not None and rate.any and key_id is not None
         try:
-            status, used, limit = await self._reserve(keys=keys, args=[tokens, self.counter_ttl_s])
-            if status == -1:
-                loaded = await self._load_limit(org_id)
-                args = [tokens, self.counter_ttl_s, _encode_limit(loaded), _ms(self.limit_ttl_s)]
-                status, used, limit = await self._reserve(keys=keys, args=args)
+            out, keys = await self._admission(
+                org_id, period, tokens, rate if limited else None, key_id, member
+            )
         except REDIS_UNAVAILABLE as exc:
             self.metrics.redis_errors.labels("reserve").inc()
             return self._unavailable(org_id, tokens, period, "Redis is unreachable", exc)
@@ -169,7 +189,12 @@ class BudgetStore:
             return self._unavailable(
                 org_id, tokens, period, "the organisation's token limit cannot be read", exc
             )
+        status, used, limit = out[0], out[1], out[2]
         self._recovered()
+        if status == 2:
+            assert rate is not None
+            self.metrics.reservations.labels("rate_limited").inc()
+            raise rate_limited(out, rate, tokens)
         if status == 0:
             self.metrics.reservations.labels("rejected").inc()
             raise BudgetExceeded(
@@ -177,7 +202,64 @@ class BudgetStore:
                 f"this request needs up to {tokens} (the budget renews on the 1st, UTC)"
             )
         self.metrics.reservations.labels("reserved").inc()
-        return Reservation(org_id, tokens, period, limit=_decode_limit(limit), used_after=int(used))
+        reservation = Reservation(org_id, tokens, period, limit=_decode_limit(limit), used_after=int(used))
+        if limited:
+            reservation.rate, reservation.rate_keys, reservation.member = rate, keys[2:], member
+            reservation.rate_state = RateState.from_script(out)
+        return reservation
+
+    async def check(
+        self,
+        org_id: uuid.UUID,
+        tokens: int,
+        *,
+        rate: RateLimitSet | None = None,
+        key_id: uuid.UUID | None = None,
+    ) -> None:
+        """:meth:`reserve`'s verdict without reserving anything: raises what it would raise for
+        ``tokens`` (a lower bound of the real need), else returns. One Redis round trip; an
+        unreachable Redis or unknown limit is left for :meth:`reserve` to handle."""
+        period = period_key(datetime.now(UTC))
+        try:
+            out, _ = await self._admission(
+                org_id, period, tokens, rate or RateLimitSet(), key_id, "", dry=True
+            )
+        except (*REDIS_UNAVAILABLE, _LimitUnavailable):
+            return
+        if out[0] == 2:
+            assert rate is not None
+            raise rate_limited(out, rate, tokens)
+        if out[0] == 0:
+            raise BudgetExceeded(
+                f"monthly token budget of org {org_id} exhausted: limit {out[2]} tokens, used {out[1]}, "
+                f"this request needs more than {tokens} (the budget renews on the 1st, UTC)"
+            )
+
+    async def _admission(
+        self,
+        org_id: uuid.UUID,
+        period: str,
+        tokens: int,
+        rate: RateLimitSet | None,
+        key_id: uuid.UUID | None,
+        member: str,
+        *,
+        dry: bool = False,
+    ) -> tuple[list[Any], list[str]]:
+        """Run the budget script (:data:`ADMIT` when rate limits apply), loading the org's limit
+        once when Redis does not hold it. Returns the script's answer and the keys used."""
+        keys = [used_key(org_id, period), limit_key(org_id)]
+        if rate is None:
+            script, tail = self._reserve, []
+        else:
+            keys += rate_keys(key_id or uuid.UUID(int=0), org_id)
+            script, tail = self._admit, [member, _ms(self.lease_s), *rate.args(), "1" if dry else "0"]
+        head = [tokens, self.counter_ttl_s]
+        out = await script(keys=keys, args=head + (["", _ms(self.limit_ttl_s)] if tail else []) + tail)
+        if out[0] == -1:
+            loaded = await self._load_limit(org_id)
+            out = await script(keys=keys, args=[*head, _encode_limit(loaded), _ms(self.limit_ttl_s), *tail])
+        return out, keys
 
     async def settle(self, reservation: Reservation, actual_tokens: int) -> None:
         """Replace the reservation by the real count (once; later calls do nothing). Never
@@ -195,9 +277,9 @@ class BudgetStore:
         reservation.settled = True
         reservation.actual_tokens = actual = max(0, int(actual_tokens))
         delta = actual - reservation.tokens
-        if not reservation.tracked or delta == 0:
+        if not reservation.tracked or (delta == 0 and reservation.rate is None):
             return None
-        task = asyncio.create_task(self._apply(reservation.org_id, reservation.period, delta))
+        task = asyncio.create_task(self._apply(reservation, delta))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
@@ -207,9 +289,18 @@ class BudgetStore:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
-    async def _apply(self, org_id: uuid.UUID, period: str, delta: int) -> None:
+    async def _apply(self, r: Reservation, delta: int) -> None:
+        org_id = r.org_id
         try:
-            await self._adjust(keys=[used_key(org_id, period)], args=[delta, self.counter_ttl_s])
+            counter = used_key(org_id, r.period)
+            if r.rate is None or r.rate_keys is None:
+                await self._adjust(keys=[counter], args=[delta, self.counter_ttl_s])
+            else:  # also give back the unused tokens of the TPM windows and the concurrency slot
+                k = r.rate_keys
+                await self._release(
+                    keys=[counter, k[1], k[4], k[2], k[5]],
+                    args=[delta, self.counter_ttl_s, r.member, r.rate.key_tpm, r.rate.org_tpm],
+                )
         except Exception as exc:
             self.metrics.settle_failures.inc()
             if isinstance(exc, REDIS_UNAVAILABLE):

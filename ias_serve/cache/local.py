@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Final
 
 from ias_serve.domain.principal import ApiKeyPrincipal
+from ias_serve.domain.rate_limits import EffectiveRateLimits, RateLimits
 
 #: Value stored in Redis for "no valid key with this hash" (unknown, revoked: a tombstone).
 INVALID_MARKER: Final = "0"
@@ -89,19 +90,34 @@ class LocalKeyCache:
 
 
 def encode_principal(principal: ApiKeyPrincipal | None) -> str:
-    """Compact JSON for Redis; :data:`INVALID_MARKER` for ``None``."""
+    """Compact JSON for Redis; :data:`INVALID_MARKER` for ``None``.
+
+    The effective rate limits go in ``"l"``: ``[key rpm, tpm, concurrency, org rpm, tpm,
+    concurrency]`` (null = unlimited), left out when all are unlimited. An entry without
+    ``"l"`` (also one written before rate limits existed) decodes as unlimited."""
     if principal is None:
         return INVALID_MARKER
-    return json.dumps(
-        {
-            "k": str(principal.key_id),
-            "o": str(principal.org_id),
-            "u": str(principal.user_id),
-            "a": principal.org_active,
-            "e": principal.expires_at.isoformat() if principal.expires_at is not None else None,
-        },
-        separators=(",", ":"),
-    )
+    data: dict[str, object] = {
+        "k": str(principal.key_id),
+        "o": str(principal.org_id),
+        "u": str(principal.user_id),
+        "a": principal.org_active,
+        "e": principal.expires_at.isoformat() if principal.expires_at is not None else None,
+    }
+    limits = principal.rate_limits
+    if not limits.is_unlimited:
+        data["l"] = [*limits.key.as_tuple(), *limits.org.as_tuple()]
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _decode_limits(raw: object) -> EffectiveRateLimits:
+    if raw is None:
+        return EffectiveRateLimits()
+    if not isinstance(raw, list) or len(raw) != 6:
+        raise TypeError("rate limits: a list of 6 values")
+    if any(v is not None and (isinstance(v, bool) or not isinstance(v, int)) for v in raw):
+        raise TypeError("rate limits: whole numbers or null")
+    return EffectiveRateLimits(key=RateLimits(*raw[:3]), org=RateLimits(*raw[3:]))
 
 
 def decode_principal(key_hash: str, raw: str) -> ApiKeyPrincipal | None:
@@ -118,6 +134,7 @@ def decode_principal(key_hash: str, raw: str) -> ApiKeyPrincipal | None:
             user_id=uuid.UUID(data["u"]),
             org_active=bool(data["a"]),
             expires_at=datetime.fromisoformat(expires) if expires is not None else None,
+            rate_limits=_decode_limits(data.get("l")),
         )
     except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
         raise ValueError("not a cached principal") from exc

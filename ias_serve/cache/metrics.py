@@ -87,7 +87,7 @@ class BudgetMetrics(_Metrics):
         r = self.registry
         self.reservations = Counter(
             "budget_reservations",
-            "Budget reservations by outcome (reserved, rejected, unavailable, fail_open).",
+            "Budget reservations by outcome (reserved, rejected, rate_limited, unavailable, fail_open).",
             ("outcome",),
             namespace=NAMESPACE,
             registry=r,

@@ -13,6 +13,9 @@ Design notes
   only (empty = none). No FK: a deleted org id left in a list only ever denies.
 * ``audit_log`` has no FKs on purpose: it outlives the rows it mentions, and an
   ``ON DELETE SET NULL`` would be an UPDATE, which its trigger forbids (insert-only).
+* Rate limits (migration 0003): ``org_rate_limits`` holds an org's own limits and the System
+  Admin's ceiling over them; a key's own limits are three nullable columns of ``api_keys``.
+  NULL = unlimited, values >= 1 (check constraints); the gateway reads all of them with the key.
 * Constraint names follow :data:`NAMING_CONVENTION`; the repositories map unique-violation
   constraint names to :class:`ias_serve.errors.Conflict`.
 """
@@ -33,6 +36,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     MetaData,
     Numeric,
     String,
@@ -68,6 +72,12 @@ BACKEND_KIND = Enum(BackendKind, name="backend_kind", values_callable=_values, v
 ENUM_TYPES = (ORG_ROLE, ACCOUNT_STATUS, BACKEND_KIND)
 
 TZ = DateTime(timezone=True)
+
+_RATE_LIMITS_POSITIVE = (
+    "(requests_per_minute IS NULL OR requests_per_minute >= 1) AND "
+    "(tokens_per_minute IS NULL OR tokens_per_minute >= 1) AND "
+    "(max_concurrent_requests IS NULL OR max_concurrent_requests >= 1)"
+)
 
 
 class Base(AsyncAttrs, DeclarativeBase):
@@ -181,11 +191,45 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(TZ)
     revoked_at: Mapped[datetime | None] = mapped_column(TZ)
     expires_at: Mapped[datetime | None] = mapped_column(TZ)
+    # the key's own rate limits (NULL: unlimited; the org's ceiling caps them; migration 0003)
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    tokens_per_minute: Mapped[int | None] = mapped_column(BigInteger)
+    max_concurrent_requests: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         CheckConstraint("key_hash ~ '^[0-9a-f]{64}$'", name="key_hash_hex"),
+        CheckConstraint(_RATE_LIMITS_POSITIVE, name="rate_limits_positive"),
         # keyset paging of an org's keys, newest first (migration 0002)
         Index("ix_api_keys_org_id_created_at_id", "org_id", created_at.desc(), id.desc()),
+    )
+
+
+class OrgRateLimits(Base):
+    """An org's rate limits (set by its Org Admins) and their ceiling (set by System Admins);
+    no row, or NULL: unlimited. The effective org limit is the smaller of the two."""
+
+    __tablename__ = "org_rate_limits"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    tokens_per_minute: Mapped[int | None] = mapped_column(BigInteger)
+    max_concurrent_requests: Mapped[int | None] = mapped_column(Integer)
+    ceiling_requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    ceiling_tokens_per_minute: Mapped[int | None] = mapped_column(BigInteger)
+    ceiling_max_concurrent_requests: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = _updated_at()
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        CheckConstraint(_RATE_LIMITS_POSITIVE, name="limits_positive"),
+        CheckConstraint(
+            "(ceiling_requests_per_minute IS NULL OR ceiling_requests_per_minute >= 1) AND "
+            "(ceiling_tokens_per_minute IS NULL OR ceiling_tokens_per_minute >= 1) AND "
+            "(ceiling_max_concurrent_requests IS NULL OR ceiling_max_concurrent_requests >= 1)",
+            name="ceiling_positive",
+        ),
     )
 
 

@@ -55,6 +55,7 @@ class AuditAction(StrEnum):
     KEY_CREATED = "key_created"
     KEY_REVOKED = "key_revoked"
     BUDGET_CHANGED = "budget_changed"
+    RATE_LIMITS_CHANGED = "rate_limits_changed"
     MODEL_ADDED = "model_added"
     MODEL_UPDATED = "model_updated"
     MODEL_REMOVED = "model_removed"

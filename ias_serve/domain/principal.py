@@ -8,12 +8,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
+from ias_serve.domain.rate_limits import EffectiveRateLimits
 from ias_serve.domain.roles import OrgRole
 
 
 @dataclass(frozen=True, slots=True)
 class ApiKeyPrincipal:
-    """What the gateway knows about a valid key after authentication (cached per key hash)."""
+    """What the gateway knows about a valid key after authentication (cached per key hash).
+
+    ``rate_limits`` holds the *effective* limits: the key's own and its org's, each already
+    capped by the org's ceiling (:func:`ias_serve.domain.rate_limits.effective_rate_limits`).
+    """
 
     key_id: uuid.UUID
     key_hash: str
@@ -21,6 +26,7 @@ class ApiKeyPrincipal:
     user_id: uuid.UUID
     org_active: bool
     expires_at: datetime | None = None
+    rate_limits: EffectiveRateLimits = field(default_factory=EffectiveRateLimits)
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and now >= self.expires_at

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from openai.types import completion_create_params as _completion_params
@@ -47,6 +48,8 @@ class StreamOptions(_Lenient):
 class ChatMessage(_Lenient):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[dict[str, Any]] | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    function_call: dict[str, Any] | None = None
 
 
 class _Generation(_Lenient):
@@ -64,6 +67,8 @@ class _Generation(_Lenient):
 class ChatCompletionRequest(_Generation):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: PositiveTokens | None = None
+    tools: list[dict[str, Any]] | None = None
+    functions: list[dict[str, Any]] | None = None
 
     @property
     def max_output_tokens(self) -> int | None:
@@ -73,6 +78,7 @@ class ChatCompletionRequest(_Generation):
 class CompletionRequest(_Generation):
     prompt: str | list[str] | list[int] | list[list[int]]
     max_tokens: PositiveTokens | None = 16  # the API's default for completions
+    best_of: Annotated[int, Field(ge=1, le=16, strict=True)] | None = None
 
     @property
     def max_output_tokens(self) -> int | None:
@@ -118,6 +124,68 @@ def parse_request(op: Op, raw: bytes, *, max_bytes: int) -> tuple[Any, dict[str,
         ) from None
     allowed = FORWARDED_FIELDS[op]
     return req, {k: v for k, v in body.items() if k in allowed}
+
+
+@dataclass(frozen=True, slots=True)
+class PromptParts:
+    """What a request asks the engine to read, for the gateway's token estimate.
+
+    ``texts`` are counted with the tokenizer; ``token_ids`` are prompts given as token ids
+    (counted as they are); ``non_text_parts`` are images, audio and files (counted at a fixed
+    rate by the caller); ``overhead`` is the chat template's per-message framing.
+    """
+
+    texts: tuple[str, ...]
+    prompts: int
+    token_ids: int = 0
+    non_text_parts: int = 0
+    overhead: int = 0
+
+    @property
+    def chars(self) -> int:
+        return sum(len(t) for t in self.texts)
+
+
+def prompt_parts(op: Op, req: Any) -> PromptParts:
+    """The parts of a validated request that the engine reads as its prompt: message texts,
+    tool calls and tool/function schemas (chat), or every prompt/input of a batch."""
+    if op == "chat":
+        texts: list[str] = []
+        non_text = 0
+        for m in req.messages:
+            texts.append(message_text(m.content))
+            if isinstance(m.content, list):
+                non_text += sum(1 for p in m.content if not (isinstance(p, dict) and p.get("type") == "text"))
+            for extra in (m.tool_calls, m.function_call):
+                if extra:
+                    texts.append(_compact(extra))
+        for schemas in (req.tools, req.functions):
+            if schemas:
+                texts.append(_compact(schemas))
+        # the chat template: ~4 tokens around each message, 3 to prime the answer
+        return PromptParts(tuple(texts), 1, non_text_parts=non_text, overhead=3 + 4 * len(req.messages))
+    value = req.prompt if op == "completions" else req.input
+    if isinstance(value, str):
+        return PromptParts((value,), 1)
+    if value and all(isinstance(v, int) for v in value):
+        return PromptParts((), 1, token_ids=len(value))
+    return PromptParts(
+        tuple(v for v in value if isinstance(v, str)),
+        len(value),
+        token_ids=sum(len(v) for v in value if isinstance(v, list)),
+    )
+
+
+def with_max_tokens(op: Op, body: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+    """The body to forward, with an explicit output bound: every max-tokens field the client
+    sent is set to ``max_tokens`` (chat may carry ``max_completion_tokens`` and/or the older
+    ``max_tokens``), and ``max_tokens`` when it sent none."""
+    fields = [f for f in ("max_completion_tokens", "max_tokens") if op == "chat" and body.get(f) is not None]
+    return {**body, **{f: max_tokens for f in fields or ["max_tokens"]}}
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def message_text(content: Any) -> str:

@@ -5,8 +5,12 @@ One event per inference request, published after the response ends. The JSON bod
 deduplication), and the recorder inserts ``to_row()`` values in ``USAGE_EVENT_COLUMNS``
 order into ClickHouse ``usage_events``.
 
-Identifiers of Postgres rows (org, user, key) are UUIDs; ``request_id`` is the gateway's
-request id (an opaque string, the same the client sees in ``X-Request-ID``).
+Identifiers of Postgres rows (org, user, key) are UUIDs. ``request_id`` is the **server's**
+usage id (a fresh ``uuid4().hex`` per request, see :func:`new_usage_id`): the JetStream message
+id and the ClickHouse idempotency key. Clients are not trusted to choose it: a client's
+``X-Request-ID`` reused across requests (or another tenant's, sent first) would otherwise make
+their usage vanish as "duplicates". The client's ``X-Request-ID`` (or the id generated when it
+sent none) travels only as ``client_request_id``, a correlation field (stored, logged, echoed).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class UsageStatus(StrEnum):
 
 USAGE_EVENT_COLUMNS: Final[tuple[str, ...]] = (
     "request_id",
+    "client_request_id",
     "ts",
     "org_id",
     "user_id",
@@ -64,7 +69,14 @@ class UsageEvent(BaseModel):
     # extra="ignore": a newer gateway may add fields; an older recorder must still record.
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    request_id: str = Field(min_length=1, max_length=128)
+    request_id: str = Field(
+        min_length=1, max_length=128, description="Server-generated usage id: the idempotency key."
+    )
+    client_request_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The request's X-Request-ID (the client's, or generated): correlation only.",
+    )
     ts: datetime = Field(description="When the request started, timezone-aware (normalised to UTC).")
     org_id: uuid.UUID
     user_id: uuid.UUID
@@ -107,6 +119,7 @@ class UsageEvent(BaseModel):
         """Values in :data:`USAGE_EVENT_COLUMNS` order, typed for clickhouse-connect."""
         return (
             self.request_id,
+            self.client_request_id or "",
             self.ts,
             self.org_id,
             self.user_id,
@@ -119,6 +132,11 @@ class UsageEvent(BaseModel):
             self.status.value,
             self.cost,
         )
+
+
+def new_usage_id() -> str:
+    """A fresh server-side usage id (122 random bits): never taken from the client."""
+    return uuid.uuid4().hex
 
 
 class InvalidUsageEvent(ValueError):

@@ -15,16 +15,19 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from ias_serve.cache.rate_limit import RateLimitSet
+from ias_serve.domain.admission import EngineOutcome, OutputPolicy, charged_prompt, output_bound, reservation
 from ias_serve.domain.model_mappings import BackendKind
 from ias_serve.domain.principal import ApiKeyPrincipal
-from ias_serve.errors import IASError, PermissionDenied, ServiceUnavailable
-from ias_serve.protocol.openai import Op, message_text, parse_request
+from ias_serve.errors import BadRequest, IASError, PermissionDenied, ServiceUnavailable
+from ias_serve.protocol.openai import Op, PromptParts, parse_request, prompt_parts, with_max_tokens
 from ias_serve.protocol.sse import UsageScanner, sse
-from ias_serve.protocol.usage import UsageEvent, UsageStatus
+from ias_serve.protocol.usage import UsageEvent, UsageStatus, new_usage_id
 from ias_serve.services.catalog import ModelCatalog, ModelRoute
 from ias_serve.services.engines.base import EngineClient
 from ias_serve.services.engines.remote import RemoteEngineClient
 from ias_serve.services.gateway_metrics import GatewayMetrics
+from ias_serve.services.tokens import PromptCounter
 
 access_log = logging.getLogger("ias.access")
 log = logging.getLogger(__name__)
@@ -41,7 +44,19 @@ class Authenticator(Protocol):
 
 
 class Budgets(Protocol):
-    async def reserve(self, org_id: Any, tokens: int) -> Any: ...
+    async def reserve(
+        self,
+        org_id: Any,
+        tokens: int,
+        *,
+        rate: RateLimitSet | None = None,
+        key_id: Any = None,
+        member: str = "",
+    ) -> Any: ...
+
+    async def check(
+        self, org_id: Any, tokens: int, *, rate: RateLimitSet | None = None, key_id: Any = None
+    ) -> None: ...
 
     def settle_nowait(self, reservation: Any, actual_tokens: int) -> Any: ...
 
@@ -59,7 +74,16 @@ class Publisher(Protocol):
 @dataclass(frozen=True)
 class GatewayLimits:
     max_body_bytes: int = 4 * 1024 * 1024
-    default_max_tokens: int = 1024  # reserved when a request names no max_tokens
+    default_max_tokens: int = 1024  # forwarded and reserved when a request names no max_tokens
+    max_output_tokens: int = 32_768  # a larger max_tokens is clamped to this
+    max_batch_prompts: int = 128  # prompts of one /v1/completions request
+    max_embedding_inputs: int = 2048  # inputs of one /v1/embeddings request
+    non_text_part_tokens: int = 1024  # estimate of one image/audio/file part
+    inline_count_chars: int = 4096  # longer prompts are counted off the event loop
+
+    @property
+    def output(self) -> OutputPolicy:
+        return OutputPolicy(self.default_max_tokens, self.max_output_tokens)
 
 
 class Engines:
@@ -99,6 +123,15 @@ class Streamed:
     """A streaming answer: the first SSE text is already in hand (errors came before it)."""
 
     body: AsyncIterator[str]
+    headers: dict[str, str]
+
+
+@dataclass
+class Answered:
+    """A whole (non-streamed) answer and its extra headers (``x-ratelimit-*``)."""
+
+    body: dict[str, Any]
+    headers: dict[str, str]
 
 
 class GatewayService:
@@ -120,8 +153,13 @@ class GatewayService:
         self.engines = engines
         self.publisher = publisher
         self.metrics = metrics
-        self.count_tokens = count_tokens
         self.limits = limits or GatewayLimits()
+        self.output_policy = self.limits.output  # raises at start-up on inconsistent bounds
+        self.counter = PromptCounter(
+            count_tokens,
+            inline_chars=self.limits.inline_count_chars,
+            non_text_part_tokens=self.limits.non_text_part_tokens,
+        )
 
     async def start(self) -> None:
         await self.auth.start()
@@ -132,6 +170,7 @@ class GatewayService:
         await self.auth.stop()
         await self.publisher.close()
         await self.engines.aclose()
+        self.counter.close()
 
     # --- entry points -----------------------------------------------------------------------
     async def principal(self, authorization: str | None) -> ApiKeyPrincipal:
@@ -157,46 +196,107 @@ class GatewayService:
 
     async def handle(
         self, op: Op, principal: ApiKeyPrincipal, raw: bytes, request_id: str
-    ) -> dict[str, Any] | Streamed:
+    ) -> Answered | Streamed:
         t0 = time.perf_counter()
         started = datetime.now(UTC)
         req, body = parse_request(op, raw, max_bytes=self.limits.max_body_bytes)
+        parts = prompt_parts(op, req)
+        self._check_batch(op, parts)
         route = await self.catalog.resolve(req.model, principal.org_id)
         engine = self.engines.client(route)
-        prompt_estimate, reserve = self._reserve_estimate(op, req)
+        out, sequences = 0, 1
+        if op != "embeddings":
+            out = output_bound(req.max_output_tokens, self.output_policy)
+            sequences = max(req.n, getattr(req, "best_of", None) or 1)
+            body = with_max_tokens(op, body, out)  # the engine can never generate more than reserved
+        usage_id = new_usage_id()
+        rate = RateLimitSet.of(principal.rate_limits)
         try:
-            reservation = await self.budgets.reserve(principal.org_id, reserve)
+            prompt_estimate, res = await self._admit(principal, parts, out, sequences, rate, usage_id)
         except IASError as e:
             if e.status == 429:
                 self.metrics.budget_rejections.labels(req.model).inc()
             self._access(op, principal, req.model, e.status, 0, 0, t0, None)
             raise
-        ctx = _Call(op, principal, req.model, request_id, started, t0, reservation, prompt_estimate, route)
+        ctx = _Call(op, principal, req.model, usage_id, request_id, started, t0, res, prompt_estimate, route)
+        headers = res.rate_state.headers() if hasattr(res, "rate_state") else {}
         stream = op != "embeddings" and req.stream
         if not stream:
             try:
                 resp = await engine.call(op, body)
             except BaseException as e:
-                self._finish(ctx, UsageStatus.ERROR, 0, 0, _status_of(e))
+                self._finish(
+                    ctx,
+                    UsageStatus.ERROR if not _cancelled(e) else UsageStatus.CANCELLED,
+                    charged_prompt(_outcome(e), None, prompt_estimate),
+                    0,
+                    _status_of(e),
+                )
                 raise
             usage = resp.get("usage") or {}
+            prompt = usage.get("prompt_tokens")
             self._finish(
                 ctx,
                 UsageStatus.OK,
-                int(usage.get("prompt_tokens", 0)),
+                prompt_estimate if prompt is None else int(prompt),
                 int(usage.get("completion_tokens", 0)),
                 200,
             )
-            return resp
+            return Answered(resp, headers)
         body = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
         agen = engine.stream(op, body).__aiter__()
         try:
             first = await agen.__anext__()
         except BaseException as e:
-            self._finish(ctx, UsageStatus.ERROR, 0, 0, _status_of(e))
+            self._finish(
+                ctx,
+                UsageStatus.ERROR if not _cancelled(e) else UsageStatus.CANCELLED,
+                charged_prompt(_outcome(e), None, prompt_estimate),
+                0,
+                _status_of(e),
+            )
             raise
         ctx.ttft = time.perf_counter() - t0
-        return Streamed(self._relay(ctx, first, agen, keep_usage=req.include_usage))
+        return Streamed(self._relay(ctx, first, agen, keep_usage=req.include_usage), headers)
+
+    async def _admit(
+        self,
+        principal: ApiKeyPrincipal,
+        parts: PromptParts,
+        out: int,
+        sequences: int,
+        rate: RateLimitSet,
+        usage_id: str,
+    ) -> tuple[int, Any]:
+        """Count the prompt and reserve budget and rate limits: (prompt estimate, reservation).
+
+        A large prompt is first checked cheaply against the budget and the rate limits with a
+        lower bound of its cost (its output bound and one token of prompt; the tokenizer has
+        not run yet), so a key whose budget or rate is spent costs no tokenizer time; then it
+        is counted off the event loop."""
+        org, key = principal.org_id, principal.key_id
+        if self.counter.is_large(parts):
+            floor = reservation(
+                self.counter.fixed(parts) + 1, prompts=parts.prompts, sequences=sequences, max_tokens=out
+            )
+            await self.budgets.check(org, floor, rate=rate, key_id=key)
+        prompt = await self.counter.count(parts)
+        need = reservation(prompt, prompts=parts.prompts, sequences=sequences, max_tokens=out)
+        return prompt, await self.budgets.reserve(org, need, rate=rate, key_id=key, member=usage_id)
+
+    def _check_batch(self, op: Op, parts: PromptParts) -> None:
+        if op == "completions" and parts.prompts > self.limits.max_batch_prompts:
+            raise BadRequest(
+                f"prompt: {parts.prompts} prompts in one request; at most {self.limits.max_batch_prompts}",
+                param="prompt",
+                code="invalid_request",
+            )
+        if op == "embeddings" and parts.prompts > self.limits.max_embedding_inputs:
+            raise BadRequest(
+                f"input: {parts.prompts} inputs in one request; at most {self.limits.max_embedding_inputs}",
+                param="input",
+                code="invalid_request",
+            )
 
     # --- streaming --------------------------------------------------------------------------
     async def _relay(
@@ -228,24 +328,16 @@ class GatewayService:
                     await asyncio.shield(aclose())
                 except BaseException:
                     pass
-            prompt, completion = scan.tokens()
+            prompt, completion = scan.tokens()  # the engine worked on it: its prompt is charged
             self._finish(
-                ctx, status, ctx.prompt_estimate if prompt is None else prompt, completion, http_status
+                ctx,
+                status,
+                charged_prompt(EngineOutcome.WORKED, prompt, ctx.prompt_estimate),
+                completion,
+                http_status,
             )
 
     # --- accounting -------------------------------------------------------------------------
-    def _reserve_estimate(self, op: Op, req: Any) -> tuple[int, int]:
-        """(prompt tokens as counted here, tokens to reserve: prompt + the most it may generate)."""
-        if op == "chat":
-            prompt = 3 + sum(4 + self.count_tokens(message_text(m.content)) for m in req.messages)
-        elif op == "completions":
-            prompt = _prompt_tokens(req.prompt, self.count_tokens)
-        else:
-            prompt = _prompt_tokens(req.input, self.count_tokens)
-            return prompt, max(1, prompt)
-        out = req.max_output_tokens or self.limits.default_max_tokens
-        return prompt, prompt + out * req.n
-
     def _finish(
         self, ctx: _Call, status: UsageStatus, prompt: int, completion: int, http_status: int
     ) -> None:
@@ -256,7 +348,8 @@ class GatewayService:
             ctx.model, str(ctx.principal.org_id), status.value, latency, ctx.ttft, prompt, completion
         )
         event = UsageEvent(
-            request_id=ctx.request_id,
+            request_id=ctx.usage_id,
+            client_request_id=ctx.request_id,
             ts=ctx.started,
             org_id=ctx.principal.org_id,
             user_id=ctx.principal.user_id,
@@ -310,7 +403,8 @@ class _Call:
     op: Op
     principal: ApiKeyPrincipal
     model: str
-    request_id: str
+    usage_id: str  # the server's: the usage event's idempotency key
+    request_id: str  # the client's X-Request-ID (or the generated one): correlation only
     started: datetime
     t0: float
     reservation: Any
@@ -319,15 +413,17 @@ class _Call:
     ttft: float | None = None
 
 
+def _cancelled(e: BaseException) -> bool:
+    return isinstance(e, asyncio.CancelledError)
+
+
+def _outcome(e: BaseException) -> EngineOutcome:
+    """How far a request that raised got with the engine: refused as invalid (4xx), unreachable
+    or overloaded (503) → not taken; anything else (engine failure, cancellation) → worked."""
+    if isinstance(e, IASError) and (e.status < 500 or e.status == 503):
+        return EngineOutcome.NOT_TAKEN
+    return EngineOutcome.WORKED
+
+
 def _status_of(e: BaseException) -> int:
     return e.status if isinstance(e, IASError) else 499 if isinstance(e, asyncio.CancelledError) else 500
-
-
-def _prompt_tokens(value: Any, count: Callable[[str], int]) -> int:
-    if isinstance(value, str):
-        return count(value)
-    if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
-        return len(value)
-    if isinstance(value, list):
-        return sum(count(v) if isinstance(v, str) else len(v) for v in value)
-    return 0

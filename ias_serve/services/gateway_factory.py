@@ -43,6 +43,7 @@ def build_gateway_service(
             PostgresLimitSource(sessions),
             fail_open=settings.budget_fail_open,
             limit_ttl_s=settings.budget_limit_ttl_s,
+            lease_s=settings.rate_limit_lease_s,
             registry=registry,
         ),
         catalog=ModelCatalog(postgres_loader(sessions), ttl_s=settings.model_cache_ttl_s),
@@ -59,5 +60,10 @@ def build_gateway_service(
         limits=GatewayLimits(
             max_body_bytes=settings.gateway_max_body_bytes,
             default_max_tokens=settings.gateway_default_max_tokens,
+            max_output_tokens=settings.gateway_max_output_tokens,
+            max_batch_prompts=settings.gateway_max_batch_prompts,
+            max_embedding_inputs=settings.gateway_max_embedding_inputs,
+            non_text_part_tokens=settings.gateway_non_text_part_tokens,
+            inline_count_chars=settings.gateway_inline_count_chars,
         ),
     )

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from ias_serve.db.models import ApiKey, AuditEntry, ModelMapping, Organization, OrgBudget
+from ias_serve.db.models import ApiKey, AuditEntry, ModelMapping, Organization, OrgBudget, OrgRateLimits
 from ias_serve.domain.roles import OrgRole
 from tests.component.mgmt_harness import Api, User
 
@@ -32,16 +32,30 @@ async def state(api: Api) -> dict[str, Any]:
     """A fingerprint of everything the resource endpoints can change."""
     async with api.sm() as s:
         orgs = (await s.execute(select(Organization.id, Organization.name, Organization.status))).all()
-        keys = (await s.execute(select(ApiKey.id, ApiKey.name, ApiKey.revoked_at, ApiKey.expires_at))).all()
+        keys = (
+            await s.execute(
+                select(
+                    ApiKey.id,
+                    ApiKey.name,
+                    ApiKey.revoked_at,
+                    ApiKey.expires_at,
+                    ApiKey.requests_per_minute,
+                    ApiKey.tokens_per_minute,
+                    ApiKey.max_concurrent_requests,
+                )
+            )
+        ).all()
         budgets = (
             await s.execute(select(OrgBudget.org_id, OrgBudget.monthly_token_limit, OrgBudget.updated_at))
         ).all()
+        rate_limits = (await s.execute(select(*OrgRateLimits.__table__.columns))).all()
         models = (await s.execute(select(ModelMapping))).scalars().all()
         audit = await s.scalar(select(func.count()).select_from(AuditEntry))
     return {
         "orgs": sorted(map(tuple, orgs), key=str),
         "keys": sorted(map(tuple, keys), key=str),
         "budgets": sorted(map(tuple, budgets), key=str),
+        "rate_limits": sorted(map(tuple, rate_limits), key=str),
         "models": sorted(
             (
                 (

@@ -153,13 +153,55 @@ def test_new_migration_version_applied_once(scratch_db: Client) -> None:
         apply_schema(scratch_db, (v2, *MIGRATIONS))
 
 
+def test_upgrade_to_v4_keeps_rows_and_adds_the_correlation_field(scratch_db: Client) -> None:
+    """Rows recorded while ``request_id`` was the client's keep it (nothing rewritten or lost);
+    new rows carry the server's id and the client's X-Request-ID beside it."""
+    apply_schema(scratch_db, MIGRATIONS[:3])
+    org = uuid.uuid4()
+    old = _batch(org, range(3), T0)
+    cols = [c for c in USAGE_EVENT_COLUMNS if c != "client_request_id"]
+    scratch_db.insert(
+        "usage_events",
+        [
+            [v for c, v in zip(USAGE_EVENT_COLUMNS, e.to_row(), strict=True) if c != "client_request_id"]
+            for e in old
+        ],
+        column_names=cols,
+    )
+    apply_schema(scratch_db)
+    new = _event(org, 10, T0).model_copy(update={"client_request_id": old[0].request_id})
+    assert insert_usage_events(scratch_db, [new]) == 1  # the client's id is no key: recorded
+    rows = scratch_db.query(
+        "SELECT request_id, client_request_id FROM usage_events WHERE org_id = {o:UUID} ORDER BY request_id",
+        parameters={"o": str(org)},
+    ).result_rows
+    assert sorted(rows) == sorted([(e.request_id, "") for e in old] + [(new.request_id, old[0].request_id)])
+    assert org_totals_raw(scratch_db, org, *MONTH) == _expected([*old, new])
+
+
+def test_the_same_id_in_two_orgs_is_two_records(ch: Client) -> None:
+    """Duplicates are only looked for inside the event's own org: an event carrying another
+    org's id (were a client ever able to choose it) cannot suppress that org's record."""
+    a, b = uuid.uuid4(), uuid.uuid4()
+    ev_a = _event(a, 1, T0)
+    ev_b = _event(b, 1, T0).model_copy(update={"request_id": ev_a.request_id})
+    assert insert_usage_events(ch, [ev_b]) == 1
+    assert insert_usage_events(ch, [ev_a, ev_b]) == 1  # b's copy is known; a's is not
+    for org, ev in ((a, ev_a), (b, ev_b)):
+        assert org_totals_raw(ch, org, *MONTH) == _expected([ev])
+
+
 def test_upgrade_from_v1_keeps_the_recorded_usage(scratch_db: Client) -> None:
     """A database created by v1 (no cost, rollup without key_id) upgraded in place."""
     apply_schema(scratch_db, MIGRATIONS[:1])
     org = uuid.uuid4()
     old = _batch(org, range(4), T0)
-    v1_columns = [c for c in USAGE_EVENT_COLUMNS if c != "cost"]
-    scratch_db.insert("usage_events", [e.to_row()[:-1] for e in old], column_names=v1_columns)
+    v1 = [i for i, c in enumerate(USAGE_EVENT_COLUMNS) if c not in ("cost", "client_request_id")]
+    scratch_db.insert(
+        "usage_events",
+        [[e.to_row()[i] for i in v1] for e in old],
+        column_names=[USAGE_EVENT_COLUMNS[i] for i in v1],
+    )
     apply_schema(scratch_db)
     assert applied_versions(scratch_db) == [m.version for m in MIGRATIONS]
     new = [_event(org, 10, T0, price_input=Decimal("2"), price_output=Decimal("4"))]
@@ -239,7 +281,7 @@ def test_reinserting_a_batch_counts_once(ch: Client) -> None:
         "SELECT count() FROM usage_events WHERE org_id = {org:UUID}", parameters={"org": org}
     ).result_rows[0][0]
     assert n == 15
-    assert existing_request_ids(ch, overlap) == {e.request_id for e in overlap}
+    assert existing_request_ids(ch, overlap) == {(str(e.org_id), e.request_id) for e in overlap}
 
 
 def test_duplicates_bypassing_the_writer_collapse_in_raw_table(ch: Client) -> None:

@@ -24,6 +24,7 @@ TABLES = {
     "sessions",
     "api_keys",
     "org_budgets",
+    "org_rate_limits",
     "model_mappings",
     "audit_log",
 }
@@ -85,7 +86,7 @@ def test_upgrade_head_creates_everything(fresh_database) -> None:
         "uq_invites_token_hash",
         "ix_api_keys_org_id_created_at_id",
     } <= cat["indexes"]
-    assert current_revision(url) == head_revision() == "0002"
+    assert current_revision(url) == head_revision() == "0003_rate_limits"
 
 
 def test_models_match_migrations(database_url: str) -> None:

@@ -72,7 +72,9 @@ async def test_chat_non_streaming_is_valid_and_metered_exactly(
     assert resp.choices[0].message.content == "The capital of France is Paris."
     request_id = raw.headers["x-request-id"]
     events = [
-        e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["request_id"] == request_id
+        e
+        for e in await usage_events(nats_url, gw.stream, gw.subject, 1)
+        if e["client_request_id"] == request_id
     ]
     assert len(events) == 1
     ev = events[0]
@@ -112,7 +114,9 @@ async def test_chat_streaming_usage_chunk_only_when_asked(
     # the event carries the mapping's prices of this moment (cost history never rewritten)
     rid = raw.headers["x-request-id"]
     for _ in range(50):
-        events = [e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["request_id"] == rid]
+        events = [
+            e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["client_request_id"] == rid
+        ]
         if events:
             break
         await asyncio.sleep(0.1)
@@ -251,15 +255,36 @@ async def test_budget_cannot_be_overspent_by_concurrency(
     assert await used(gw, t) <= 100
 
 
-async def test_engine_failure_is_a_502_and_releases_the_reservation(gw: Gateway, database_url: str) -> None:
+async def test_engine_failure_is_a_502_and_charges_only_the_prompt(
+    gw: Gateway, database_url: str, nats_url: str
+) -> None:
+    """The engine took the request and failed: the reservation is released down to the prompt
+    (the gateway's estimate: the engine gave no count), which is metered as an error."""
     t = await make_tenant(database_url, limit=10_000)
     body = {"model": "broken-model", "messages": MSGS}
-    assert_openai_error(await _post(gw, "/chat/completions", t.key, body), 502, "upstream_error")
-    assert_openai_error(
-        await _post(gw, "/chat/completions", t.key, {**body, "stream": True}), 502, "upstream_error"
-    )
+    r1 = await _post(gw, "/chat/completions", t.key, body)
+    assert_openai_error(r1, 502, "upstream_error")
+    r2 = await _post(gw, "/chat/completions", t.key, {**body, "stream": True})
+    assert_openai_error(r2, 502, "upstream_error")
+    rids = {r1.headers["x-request-id"], r2.headers["x-request-id"]}
+    events = [
+        e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["client_request_id"] in rids
+    ]
+    for _ in range(50):
+        if len(events) == 2:
+            break
+        await asyncio.sleep(0.1)
+        events = [
+            e
+            for e in await usage_events(nats_url, gw.stream, gw.subject, 1)
+            if e["client_request_id"] in rids
+        ]
+    prompt = 3 + 4 + 7  # cl100k counts MSGS as 7 tokens; the chat framing adds 3 + 4
+    assert [(e["status"], e["input_tokens"], e["output_tokens"]) for e in events] == [
+        ("error", prompt, 0)
+    ] * 2
     await asyncio.sleep(0.3)
-    assert await used(gw, t) == 0
+    assert await used(gw, t) == 2 * prompt
 
 
 async def test_client_disconnect_cancels_the_engine_and_meters_what_was_sent(
@@ -288,14 +313,18 @@ async def test_client_disconnect_cancels_the_engine_and_meters_what_was_sent(
         await asyncio.sleep(0.05)
     assert gw.slow.cancelled == cancelled_before + 1, "the upstream request was not cancelled"
     events = [
-        e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["request_id"] == request_id
+        e
+        for e in await usage_events(nats_url, gw.stream, gw.subject, 1)
+        if e["client_request_id"] == request_id
     ]
     for _ in range(50):
         if events:
             break
         await asyncio.sleep(0.1)
         events = [
-            e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["request_id"] == request_id
+            e
+            for e in await usage_events(nats_url, gw.stream, gw.subject, 1)
+            if e["client_request_id"] == request_id
         ]
     assert len(events) == 1 and events[0]["status"] == "cancelled"
     assert 3 <= events[0]["output_tokens"] < 40 and events[0]["input_tokens"] > 0
@@ -323,7 +352,9 @@ async def test_client_leaving_right_after_done_is_a_complete_answer(
                 break  # the SDK's behaviour: stop reading at [DONE], close the connection
     for _ in range(50):
         events = [
-            e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["request_id"] == request_id
+            e
+            for e in await usage_events(nats_url, gw.stream, gw.subject, 1)
+            if e["client_request_id"] == request_id
         ]
         if events:
             break

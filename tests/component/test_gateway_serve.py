@@ -115,3 +115,33 @@ async def test_revoked_key_is_refused_by_both_replicas_within_a_second(
         )
         assert {r.status_code for r in after} == {401}
         assert all(r.json()["error"]["code"] == "invalid_api_key" for r in after)
+
+
+async def test_rpm_is_exact_across_the_two_serve_replicas(serve_gateway: str, database_url: str) -> None:
+    """100 concurrent requests against a 10 RPM key, spread by Serve over both ingress
+    replicas: exactly 10 served (the limit lives in Redis, not in a replica's memory)."""
+    from ias_serve.db.repositories.rate_limits import RateLimitRepository
+    from ias_serve.domain.rate_limits import RateLimits
+
+    t = await make_tenant(database_url)
+    engine = make_engine(database_url)
+    async with make_sessionmaker(engine)() as s, s.begin():
+        await RateLimitRepository(s).set_key(t.key_id, RateLimits(requests_per_minute=10))
+    await engine.dispose()
+    body = {"model": "echo-model", "messages": MSGS, "max_tokens": 2}
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=100)) as h:
+        answers = await asyncio.gather(
+            *(
+                h.post(
+                    f"{serve_gateway}/chat/completions",
+                    json=body,
+                    headers={"Authorization": f"Bearer {t.key}"},
+                )
+                for _ in range(100)
+            )
+        )
+    codes = [r.status_code for r in answers]
+    assert codes.count(200) == 10 and codes.count(429) == 90, codes
+    refused = next(r for r in answers if r.status_code == 429)
+    assert refused.json()["error"]["code"] == "rate_limit_exceeded" and refused.headers["retry-after"]
+    assert {r.headers["x-ratelimit-limit-requests"] for r in answers} == {"10"}

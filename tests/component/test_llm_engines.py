@@ -80,7 +80,7 @@ async def metered(gw: LLMGateway, request_id: str) -> dict:
         events = await usage_events(
             gw.settings.nats_url or "", gw.settings.usage_stream, gw.settings.usage_subject, 1
         )
-        mine = [e for e in events if e["request_id"] == request_id]
+        mine = [e for e in events if e["client_request_id"] == request_id]
         if mine or time.monotonic() > deadline:
             assert len(mine) == 1, f"expected one usage event for {request_id}, got {mine}"
             return mine[0]

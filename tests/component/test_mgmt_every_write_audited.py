@@ -183,6 +183,30 @@ async def budget(c: Ctx) -> Call:
     return Call(send, "budget_changed", c.admin.id, c.org)
 
 
+async def rate_limits_org(c: Ctx) -> Call:
+    send = lambda: c.api.client.put(  # noqa: E731
+        f"/api/org/{c.org}/rate-limits", json={"requests_per_minute": 600}, headers=c.admin.headers
+    )
+    return Call(send, "rate_limits_changed", c.admin.id, c.org)
+
+
+async def rate_limits_ceiling(c: Ctx) -> Call:
+    send = lambda: c.api.client.put(  # noqa: E731
+        f"/api/org/{c.org}/rate-limits/ceiling", json={"tokens_per_minute": 10**6}, headers=c.root.headers
+    )
+    return Call(send, "rate_limits_changed", c.root.id, c.org)
+
+
+async def rate_limits_key(c: Ctx) -> Call:
+    key = await _key(c, c.admin)
+    send = lambda: c.api.client.put(  # noqa: E731
+        f"/api/org/{c.org}/key/{key['id']}/rate-limits",
+        json={"max_concurrent_requests": 4},
+        headers=c.admin.headers,
+    )
+    return Call(send, "rate_limits_changed", c.admin.id, c.org, [key["key"]])
+
+
 async def model_add(c: Ctx) -> Call:
     body = {"name": f"m-{uuid.uuid4().hex[:6]}", "remote_url": "http://llm.internal:8000/v1"}
     return Call(lambda: c.post("/api/model", body, c.root), "model_added", c.root.id, None)
@@ -218,6 +242,9 @@ WRITES: dict[tuple[str, str], Callable[[Ctx], Awaitable[Call]]] = {
     ("POST", "/org/{org_id}/key"): key_create,
     ("DELETE", "/org/{org_id}/key/{key_id}"): key_revoke,
     ("PUT", "/org/{org_id}/budget"): budget,
+    ("PUT", "/org/{org_id}/rate-limits"): rate_limits_org,
+    ("PUT", "/org/{org_id}/rate-limits/ceiling"): rate_limits_ceiling,
+    ("PUT", "/org/{org_id}/key/{key_id}/rate-limits"): rate_limits_key,
     ("POST", "/model"): model_add,
     ("PATCH", "/model/{model_id}"): model_update,
     ("DELETE", "/model/{model_id}"): model_remove,

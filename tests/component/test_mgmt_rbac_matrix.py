@@ -180,6 +180,48 @@ MATRIX: tuple[Row, ...] = (
         "budget_changed",
     ),
     Row(
+        "view org rate limits (with the org usage)",
+        _get("/api/org/{org}/rate-limits"),
+        {"system_admin": 200, "org_admin": 200, "org_user": 200},
+        None,
+    ),
+    Row(
+        "set / adjust org rate limits (with the org budget)",
+        _put("/api/org/{org}/rate-limits", {"requests_per_minute": 600}),
+        {"system_admin": 200, "org_admin": 200},
+        "rate_limits_changed",
+    ),
+    Row(
+        "set the org's rate-limit ceiling (System Admin)",
+        _put("/api/org/{org}/rate-limits/ceiling", {"tokens_per_minute": 1_000_000}),
+        {"system_admin": 200},
+        "rate_limits_changed",
+        tenant_bound=False,  # refused before the org is looked at: 403 for any id
+    ),
+    Row(
+        "view own API key's rate limits",
+        lambda w, u: w.api.client.get(f"/api/org/{w.org}/key/{w.user_key}/rate-limits", headers=u.headers),
+        {"org_user": 200, "org_admin": 200, "system_admin": 200},  # the owner; admins: any key
+        None,
+    ),
+    Row(
+        "view another user's API key's rate limits",
+        lambda w, u: w.api.client.get(f"/api/org/{w.org}/key/{w.user2_key}/rate-limits", headers=u.headers),
+        {"org_admin": 200, "system_admin": 200},
+        None,
+        member_denied=404,  # an Org User cannot see another Org User's key
+    ),
+    Row(
+        "set an API key's rate limits (Org Admin; not the Org User, even their own)",
+        lambda w, u: w.api.client.put(
+            f"/api/org/{w.org}/key/{w.user_key}/rate-limits",
+            json={"max_concurrent_requests": 2},
+            headers=u.headers,
+        ),
+        {"org_admin": 200, "system_admin": 200},
+        "rate_limits_changed",
+    ),
+    Row(
         "create API key",
         lambda w, u: _post("/api/org/{org}/key", {"name": _unique("k")})(w, u),
         {"org_admin": 201, "org_user": 201},

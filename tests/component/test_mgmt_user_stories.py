@@ -341,7 +341,9 @@ async def test_org_user_joins_creates_a_key_and_calls_the_gateway(
     events: list[dict[str, Any]] = []
     deadline = time.monotonic() + 10
     while not events and time.monotonic() < deadline:
-        events = [e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["request_id"] == rid]
+        events = [
+            e for e in await usage_events(nats_url, gw.stream, gw.subject, 1) if e["client_request_id"] == rid
+        ]
         if not events:
             await asyncio.sleep(0.1)
     assert len(events) == 1, "no usage event published for the call"

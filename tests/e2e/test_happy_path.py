@@ -23,10 +23,11 @@ from tests.openai_schema import assert_valid
 pytestmark = [pytest.mark.e2e, pytest.mark.happy, pytest.mark.timeout(600)]
 
 USAGE_ROWS = """
-    SELECT request_id, org_id, user_id, key_id, model, input_tokens, output_tokens, status
+    SELECT request_id, client_request_id, org_id, user_id, key_id, model, input_tokens, output_tokens,
+           status
     FROM usage_events FINAL
-    WHERE org_id = {org:UUID} AND request_id IN ({a:String}, {b:String})
-    ORDER BY request_id
+    WHERE org_id = {org:UUID} AND client_request_id IN ({a:String}, {b:String})
+    ORDER BY client_request_id
 """
 
 
@@ -77,7 +78,11 @@ def test_happy_path(
     )
     delay = time.monotonic() - done
     figure(f"usage in ClickHouse {delay * 1000:.0f} ms after the last response (polled {waited:.2f} s)")
-    by_id = {r["request_id"]: r for r in rows}
+    by_id = {r["client_request_id"]: r for r in rows}
+    # the usage ids are the server's own: never the client's X-Request-ID
+    assert {r["request_id"] for r in rows}.isdisjoint({rid_plain, rid_stream}) and len(
+        {r["request_id"] for r in rows}
+    ) == 2
     for rid, usage in ((rid_plain, answer.usage), (rid_stream, streamed)):
         row = by_id[rid]
         assert (int(row["input_tokens"]), int(row["output_tokens"])) == (

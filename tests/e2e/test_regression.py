@@ -228,7 +228,8 @@ def test_streaming_client_disconnect_is_still_metered(
                 break
         stream.close()  # the client hangs up mid-answer
     rows, _ = ch.wait_for(
-        "SELECT status, input_tokens, output_tokens FROM usage_events FINAL WHERE request_id = {rid:String}",
+        "SELECT status, input_tokens, output_tokens FROM usage_events FINAL "
+        "WHERE client_request_id = {rid:String}",
         lambda rows: len(rows) == 1,
         timeout=15,
         what="the cut request's usage row",

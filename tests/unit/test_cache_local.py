@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -9,6 +11,7 @@ import pytest
 
 from ias_serve.cache.local import INVALID_MARKER, LocalKeyCache, decode_principal, encode_principal
 from ias_serve.domain.principal import ApiKeyPrincipal
+from ias_serve.domain.rate_limits import EffectiveRateLimits, RateLimits
 
 
 def principal(org_id: uuid.UUID | None = None, *, expires_at: datetime | None = None) -> ApiKeyPrincipal:
@@ -90,3 +93,41 @@ def test_codec_invalid_marker_and_garbage() -> None:
     for junk in ("{}", "[1]", "nope", '{"k": "x"}'):
         with pytest.raises(ValueError):
             decode_principal("h", junk)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        EffectiveRateLimits(key=RateLimits(60, 10_000, 2)),
+        EffectiveRateLimits(org=RateLimits(max_concurrent_requests=8)),
+        EffectiveRateLimits(RateLimits(1, None, 3), RateLimits(None, 10**12, None)),
+    ],
+)
+def test_codec_round_trip_with_rate_limits(limits: EffectiveRateLimits) -> None:
+    p = dataclasses.replace(principal(), rate_limits=limits)
+    raw = encode_principal(p)
+    assert '"l":[' in raw
+    assert decode_principal(p.key_hash, raw) == p
+
+
+def test_codec_unlimited_writes_no_limits_and_old_entries_decode_as_unlimited() -> None:
+    p = principal()
+    raw = encode_principal(p)
+    assert '"l"' not in raw  # compact: nothing for the common case
+    # an entry written before rate limits existed (exactly that version's fields)
+    old = json.dumps(
+        {"k": str(p.key_id), "o": str(p.org_id), "u": str(p.user_id), "a": True, "e": None},
+        separators=(",", ":"),
+    )
+    decoded = decode_principal(p.key_hash, old)
+    assert decoded == p and decoded is not None and decoded.rate_limits.is_unlimited
+
+
+@pytest.mark.parametrize(
+    "bad", ['"x"', "[1, 2]", "[1, 2, 3, 4, 5, true]", '[1, 2, 3, 4, 5, "6"]', "[1.5, 2, 3, 4, 5, 6]"]
+)
+def test_codec_refuses_malformed_limits(bad: str) -> None:
+    p = principal()
+    raw = encode_principal(p)[:-1] + f',"l":{bad}}}'
+    with pytest.raises(ValueError):
+        decode_principal(p.key_hash, raw)

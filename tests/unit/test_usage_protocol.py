@@ -76,7 +76,7 @@ def test_ts_is_normalised_to_utc() -> None:
     assert e.ts == datetime(2026, 2, 28, 23, 30, tzinfo=UTC)
     assert e.ts.utcoffset() == timedelta(0)
     # month partitioning follows UTC: this event belongs to February
-    assert e.to_row()[1].month == 2
+    assert dict(zip(USAGE_EVENT_COLUMNS, e.to_row(), strict=True))["ts"].month == 2
 
 
 def test_ts_from_json_with_offset() -> None:

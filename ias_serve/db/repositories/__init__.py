@@ -12,6 +12,7 @@ from ias_serve.db.repositories.budgets import BudgetRepository
 from ias_serve.db.repositories.invites import InviteRepository
 from ias_serve.db.repositories.model_mappings import ModelMappingRepository
 from ias_serve.db.repositories.orgs import OrgRepository
+from ias_serve.db.repositories.rate_limits import RateLimitRepository
 from ias_serve.db.repositories.sessions import SessionRepository
 from ias_serve.db.repositories.users import MembershipRepository, UserRepository
 
@@ -25,6 +26,7 @@ __all__ = [
     "MembershipRepository",
     "ModelMappingRepository",
     "OrgRepository",
+    "RateLimitRepository",
     "SessionRepository",
     "Unset",
     "UserRepository",

@@ -7,10 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, update
 
-from ias_serve.db.models import ApiKey, Membership, Organization, User
+from ias_serve.db.models import ApiKey, Membership, Organization, OrgRateLimits, User
 from ias_serve.db.repositories._base import Repository, page
 from ias_serve.domain.key_lifecycle import KeyStatus
 from ias_serve.domain.principal import ApiKeyPrincipal
+from ias_serve.domain.rate_limits import RateLimits, effective_rate_limits
 from ias_serve.domain.roles import Status
 from ias_serve.domain.validation import clean_name
 
@@ -75,12 +76,32 @@ class ApiKeyRepository(Repository):
         """What the gateway caches for a key: ``None`` unless the key is live (not revoked, not
         expired), its user active and still a member of the org. Unlike
         :meth:`find_valid_by_hash` a key of a *disabled* org is returned, with
-        ``org_active=False``, so the caller can answer 403 instead of 401."""
+        ``org_active=False``, so the caller can answer 403 instead of 401.
+
+        The principal carries the effective rate limits (the key's and the org's, each capped
+        by the org's ceiling), read in the same query (one more PK join)."""
+        r = OrgRateLimits
         stmt = (
-            select(ApiKey.id, ApiKey.org_id, ApiKey.user_id, ApiKey.expires_at, Organization.status)
+            select(
+                ApiKey.id,
+                ApiKey.org_id,
+                ApiKey.user_id,
+                ApiKey.expires_at,
+                Organization.status,
+                ApiKey.requests_per_minute.label("key_rpm"),
+                ApiKey.tokens_per_minute.label("key_tpm"),
+                ApiKey.max_concurrent_requests.label("key_conc"),
+                r.requests_per_minute.label("org_rpm"),
+                r.tokens_per_minute.label("org_tpm"),
+                r.max_concurrent_requests.label("org_conc"),
+                r.ceiling_requests_per_minute.label("cap_rpm"),
+                r.ceiling_tokens_per_minute.label("cap_tpm"),
+                r.ceiling_max_concurrent_requests.label("cap_conc"),
+            )
             .join(Organization, Organization.id == ApiKey.org_id)
             .join(User, User.id == ApiKey.user_id)
             .join(Membership, and_(Membership.user_id == ApiKey.user_id, Membership.org_id == ApiKey.org_id))
+            .outerjoin(r, r.org_id == ApiKey.org_id)
             .where(ApiKey.key_hash == key_hash, _live(now), User.status == Status.ACTIVE)
         )
         row = (await self.session.execute(stmt)).one_or_none()
@@ -93,6 +114,11 @@ class ApiKeyRepository(Repository):
             user_id=row.user_id,
             org_active=row.status == Status.ACTIVE,
             expires_at=row.expires_at,
+            rate_limits=effective_rate_limits(
+                RateLimits(row.key_rpm, row.key_tpm, row.key_conc),
+                RateLimits(row.org_rpm, row.org_tpm, row.org_conc),
+                RateLimits(row.cap_rpm, row.cap_tpm, row.cap_conc),
+            ),
         )
 
     async def list_for_org(

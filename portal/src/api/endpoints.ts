@@ -9,6 +9,7 @@ import type {
   KeyCreate,
   KeyCreatedPublic,
   KeyPublic,
+  KeyRateLimitsPublic,
   KeyStatus,
   MePublic,
   MemberPublic,
@@ -18,10 +19,12 @@ import type {
   MyUsagePublic,
   OrgDeleted,
   OrgPublic,
+  OrgRateLimitsPublic,
   OrgRole,
   OrgUsagePublic,
   Page,
   PasswordChanged,
+  RateLimitValues,
   SessionPublic,
   Status,
   SystemUsagePublic,
@@ -86,6 +89,19 @@ export const getBudget = (orgId: string, signal?: AbortSignal) =>
   api.get<BudgetPublic>(`/api/org/${e(orgId)}/budget`, undefined, signal);
 export const setBudget = (orgId: string, monthly_token_limit: string | null) =>
   api.put<BudgetPublic>(`/api/org/${e(orgId)}/budget`, { monthly_token_limit });
+
+// --- rate limits ----------------------------------------------------------------------------
+export const getOrgRateLimits = (orgId: string, signal?: AbortSignal) =>
+  api.get<OrgRateLimitsPublic>(`/api/org/${e(orgId)}/rate-limits`, undefined, signal);
+/** Every limit is sent (null = unlimited): the API reads a missing one as unlimited. */
+export const setOrgRateLimits = (orgId: string, limits: RateLimitValues) =>
+  api.put<OrgRateLimitsPublic>(`/api/org/${e(orgId)}/rate-limits`, limits);
+export const setOrgRateLimitCeiling = (orgId: string, ceiling: RateLimitValues) =>
+  api.put<OrgRateLimitsPublic>(`/api/org/${e(orgId)}/rate-limits/ceiling`, ceiling);
+export const getKeyRateLimits = (orgId: string, keyId: string, signal?: AbortSignal) =>
+  api.get<KeyRateLimitsPublic>(`/api/org/${e(orgId)}/key/${e(keyId)}/rate-limits`, undefined, signal);
+export const setKeyRateLimits = (orgId: string, keyId: string, limits: RateLimitValues) =>
+  api.put<KeyRateLimitsPublic>(`/api/org/${e(orgId)}/key/${e(keyId)}/rate-limits`, limits);
 
 // --- model mappings -------------------------------------------------------------------------
 export const listModels = (signal?: AbortSignal) => api.get<Page<ModelPublic>>("/api/model", undefined, signal);

@@ -155,6 +155,38 @@ export interface BudgetPublic {
   remaining_this_month: number | null;
 }
 
+// --- rate limits ----------------------------------------------------------------------------
+
+/** The three rate limits; null = unlimited. */
+export interface RateLimitValues {
+  requests_per_minute: number | null;
+  tokens_per_minute: number | null;
+  max_concurrent_requests: number | null;
+}
+
+export type RateLimitField = keyof RateLimitValues;
+
+/** `GET/PUT /api/org/{id}/rate-limits` (and `PUT …/rate-limits/ceiling`). */
+export interface OrgRateLimitsPublic {
+  org_id: string;
+  /** What the Org Admins set (within the ceiling). */
+  limits: RateLimitValues;
+  /** The most the Org Admins may set (System Admins set it). */
+  ceiling: RateLimitValues;
+  /** What the gateway enforces. */
+  effective: RateLimitValues;
+  updated_at: string | null;
+  updated_by: string | null;
+}
+
+/** `GET/PUT /api/org/{id}/key/{key_id}/rate-limits`. */
+export interface KeyRateLimitsPublic {
+  key_id: string;
+  org_id: string;
+  limits: RateLimitValues;
+  effective: RateLimitValues;
+}
+
 // --- model mappings -------------------------------------------------------------------------
 
 export type BackendKind = "serve" | "remote_url";

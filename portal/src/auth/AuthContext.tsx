@@ -79,6 +79,10 @@ export interface OrgPermissions {
   viewUsage: boolean;
   manageUsers: boolean;
   setBudget: boolean;
+  /** The org's rate limits (within the ceiling). */
+  setRateLimits: boolean;
+  /** The ceiling of the org's rate limits. */
+  setRateLimitCeiling: boolean;
   createKey: boolean;
   manageOwnKeys: boolean;
   manageAllKeys: boolean;
@@ -103,6 +107,8 @@ export function permissionsFor(me: Pick<MePublic, "is_system_admin" | "membershi
     viewUsage: sys || member,
     manageUsers: sys || admin,
     setBudget: sys || admin,
+    setRateLimits: sys || admin,
+    setRateLimitCeiling: sys,
     createKey: !sys && member,
     manageOwnKeys: !sys && member,
     manageAllKeys: sys || admin,

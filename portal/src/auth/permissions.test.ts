@@ -15,12 +15,15 @@ describe("permissionsFor (shared/PERMISSIONS.md)", () => {
       manageAllKeys: false,
       manageUsers: false,
       setBudget: false,
+      setRateLimits: false,
+      setRateLimitCeiling: false,
       viewAudit: false,
     });
   });
   it("Org Admin: everything of the own org", () => {
     const p = permissionsFor({ is_system_admin: false, memberships: m("org_admin") }, ORG);
     expect(p).toMatchObject({ viewUsage: true, createKey: true, manageOwnKeys: true, manageAllKeys: true, manageUsers: true, setBudget: true, viewAudit: true });
+    expect(p).toMatchObject({ setRateLimits: true, setRateLimitCeiling: false });
   });
   it("nothing in another org", () => {
     const p = permissionsFor({ is_system_admin: false, memberships: m("org_admin") }, OTHER);
@@ -30,6 +33,7 @@ describe("permissionsFor (shared/PERMISSIONS.md)", () => {
     for (const memberships of [[], m("org_admin")]) {
       const p = permissionsFor({ is_system_admin: true, memberships }, ORG);
       expect(p).toMatchObject({ viewUsage: true, manageAllKeys: true, manageUsers: true, setBudget: true, viewAudit: true, createKey: false, manageOwnKeys: false });
+      expect(p).toMatchObject({ setRateLimits: true, setRateLimitCeiling: true });
     }
   });
 });

@@ -2,11 +2,13 @@ import { useState, type FormEvent } from "react";
 import { errorMessage } from "../api/client";
 import { getBudget, setBudget } from "../api/endpoints";
 import type { BudgetPublic } from "../api/types";
+import { permissionsFor, useAuth } from "../auth/AuthContext";
 import { useOrgDirectory } from "../components/OrgDirectory";
 import { ErrorMessage, Field, Loading, Meter, Notice, PageHeader, Section, Stat } from "../components/ui";
 import { describeBudget, formatDateTime, formatNumber, formatPercent, formatTokenAmount, formatTokens, parseTokenAmount } from "../lib/format";
 import { useAsync } from "../lib/useAsync";
 import { validateBudgetInput } from "../lib/validation";
+import { RateLimitsSection } from "./RateLimitsSection";
 
 /** What the typed amount means, as the API will read it. */
 export function budgetPreview(text: string): string {
@@ -115,6 +117,8 @@ function BudgetSummary({ budget }: { budget: BudgetPublic }) {
 
 export function BudgetPage({ orgId }: { orgId: string }) {
   const { find } = useOrgDirectory();
+  const { me } = useAuth();
+  const perms = me ? permissionsFor(me, orgId) : null;
   const orgName = find(orgId)?.name;
   const budget = useAsync((signal) => getBudget(orgId, signal), [orgId]);
   const [saved, setSaved] = useState<string | null>(null);
@@ -145,6 +149,8 @@ export function BudgetPage({ orgId }: { orgId: string }) {
             {saved && <Notice>{saved}</Notice>}
             <BudgetForm key={budget.data.monthly_token_limit_display} initial={budget.data.monthly_token_limit_display} onSubmit={onSave} />
           </Section>
+          {/* after the budget's form (it loads on its own): the budget stays the page's first field */}
+          <RateLimitsSection orgId={orgId} canSet={Boolean(perms?.setRateLimits)} canSetCeiling={Boolean(perms?.setRateLimitCeiling)} />
         </>
       )}
     </>
