@@ -17,7 +17,7 @@ from ias_serve.analytics import MIGRATIONS, apply_schema, get_client, insert_usa
 from ias_serve.analytics.queries import Breakdown, Figures, breakdown
 from ias_serve.analytics.reader import QUERIES, LocalUsageReader, UsageReader
 from ias_serve.analytics.schema import USAGE_DAILY, USAGE_DAILY_ORG_MODEL
-from ias_serve.protocol.usage import UsageEvent
+from ias_serve.protocol.usage import USAGE_EVENT_COLUMNS, UsageEvent
 
 T0 = datetime(2026, 3, 10, 12, tzinfo=UTC)
 MARCH = (date(2026, 3, 1), date(2026, 4, 1))
@@ -86,9 +86,17 @@ def _daily_rows(ch: Client) -> list[tuple]:
 def test_v3_backfills_existing_usage_once_and_the_view_feeds_new_usage(ch: Client) -> None:
     org_a, org_b = uuid.uuid4(), uuid.uuid4()
     apply_schema(ch, MIGRATIONS[:2])  # a store as it was before v3, with usage in it
-    insert_usage_events(ch, _events(org_a, 5) + _events(org_b, 3, model="n", day=1))
+    v2_columns = [c for c in USAGE_EVENT_COLUMNS if c != "client_request_id"]  # v4's column
+    ch.insert(
+        "usage_events",
+        [
+            [v for c, v in zip(USAGE_EVENT_COLUMNS, e.to_row(), strict=True) if c in v2_columns]
+            for e in _events(org_a, 5) + _events(org_b, 3, model="n", day=1)
+        ],
+        column_names=v2_columns,
+    )
     apply_schema(ch)
-    assert [m.version for m in MIGRATIONS][-1] == 3
+    assert MIGRATIONS[2].version == 3
     assert _system_rows(ch) == _daily_rows(ch) and len(_system_rows(ch)) == 2
     # a crash after the backfill re-runs the whole version: still counted once
     v3 = MIGRATIONS[2]
