@@ -1,6 +1,6 @@
 """Gateway overhead benchmark (not a test): the full production path against the same upstream.
 
-    .venv/bin/python -m bench.gateway [--seconds 8] [--concurrency 1 16 64] [--rounds 2]
+    .venv/bin/python -m bench.gateway [--seconds 8] [--concurrency 1 16 64] [--rounds 2] [--rate-limits]
 
 It starts a fast fake OpenAI-compatible upstream (tests/support/fake_upstream.py, 16 streamed
 tokens per answer), then the whole stack with `ias up`'s code (embedded PostgreSQL, Valkey,
@@ -8,6 +8,10 @@ NATS, Ray Serve in throughput-optimized mode with the HAProxy ingress), maps a m
 upstream, creates an org with a budget and a key, and measures streaming chat completions with
 auth, budget reservation/settlement and usage metering all on. Direct and gateway runs alternate
 at each concurrency. Prints a Markdown table and writes JSON to bench/results/.
+
+``--rate-limits`` adds a third target, ``limited``: a key of another org with all six rate limits
+set (key and org RPM, TPM and concurrency, high enough never to refuse), so every request runs
+the rate-limit checks and their settlement; the table then shows its cost against ``gateway``.
 """
 
 from __future__ import annotations
@@ -103,11 +107,27 @@ async def load(url: str, key: str | None, concurrency: int, seconds: float, targ
     )
 
 
-async def setup_tenant(db_url: str, upstream: str) -> str:
+async def setup_tenant(db_url: str, upstream: str) -> tuple[str, str]:
+    """(a key without rate limits, a key whose key and org carry every rate limit)."""
+    from ias_serve.db.engine import make_engine, make_sessionmaker
+    from ias_serve.db.repositories.rate_limits import RateLimitRepository
+    from ias_serve.domain.rate_limits import RateLimits
     from tests.component.gateway_harness import add_model, make_tenant
 
     await add_model(db_url, "bench-upstream", "remote_url", upstream)
-    return (await make_tenant(db_url, limit=10**15)).key
+    plain = await make_tenant(db_url, limit=10**15)
+    limited = await make_tenant(db_url, limit=10**15)
+    high = RateLimits(
+        requests_per_minute=1_000_000, tokens_per_minute=10**12, max_concurrent_requests=100_000
+    )
+    engine = make_engine(db_url)
+    try:
+        async with make_sessionmaker(engine)() as s, s.begin():
+            await RateLimitRepository(s).set_org(limited.org_id, limits=high)
+            await RateLimitRepository(s).set_key(limited.key_id, high)
+    finally:
+        await engine.dispose()
+    return plain.key, limited.key
 
 
 async def wait_ready(url: str, key: str) -> None:
@@ -126,6 +146,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=8.0, help="per run")
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     p.add_argument("--rounds", type=int, default=2, help="direct/gateway alternations per concurrency")
+    p.add_argument("--rate-limits", action="store_true", help="also a key under every rate limit")
     a = p.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="ias-bench-"))
@@ -143,14 +164,18 @@ def main() -> None:
         from ias_serve.stack.state import StackState
 
         db_url = StackState.load(stack.home).processes["postgres"].url
-        key = asyncio.run(setup_tenant(db_url, f"http://127.0.0.1:{up_port}/v1"))
+        key, limited_key = asyncio.run(setup_tenant(db_url, f"http://127.0.0.1:{up_port}/v1"))
         direct_url = f"http://127.0.0.1:{up_port}/v1/chat/completions"
         gw_url = f"{stack.base_url}/v1/chat/completions"
         asyncio.run(wait_ready(gw_url, key))
+        targets = [("direct", direct_url, None), ("gateway", gw_url, key)]
+        if a.rate_limits:
+            asyncio.run(wait_ready(gw_url, limited_key))
+            targets.append(("limited", gw_url, limited_key))
         runs: list[Run] = []
         for c in a.concurrency:
             for r in range(a.rounds):
-                for target, url, k in (("direct", direct_url, None), ("gateway", gw_url, key)):
+                for target, url, k in targets:
                     run = asyncio.run(load(url, k, c, a.seconds, target))
                     runs.append(run)
                     print(
@@ -170,18 +195,34 @@ def report(runs: list[Run], a: argparse.Namespace) -> None:
         "added p50 ms | TTFT direct / gateway p50 ms |",
         "|---|---|---|---|---|---|---|",
     ]
+
+    def med(rs: list[Run], f: str) -> float:
+        return round(statistics.median(getattr(r, f) for r in rs), 2)
+
     for c in a.concurrency:
         d = [r for r in runs if r.concurrency == c and r.target == "direct"]
         g = [r for r in runs if r.concurrency == c and r.target == "gateway"]
-
-        def med(rs: list[Run], f: str) -> float:
-            return round(statistics.median(getattr(r, f) for r in rs), 2)
 
         rows.append(
             f"| {c} | {med(d, 'rps')} | {med(g, 'rps')} | {med(d, 'p50_ms')} / {med(d, 'p99_ms')} | "
             f"{med(g, 'p50_ms')} / {med(g, 'p99_ms')} | {round(med(g, 'p50_ms') - med(d, 'p50_ms'), 2)} | "
             f"{med(d, 'ttft_p50_ms')} / {med(g, 'ttft_p50_ms')} |"
         )
+    if a.rate_limits:
+        rows += [
+            "",
+            "| concurrency | gateway req/s | with every rate limit req/s | throughput | gateway p50 ms | "
+            "with rate limits p50 ms |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in a.concurrency:
+            g = [r for r in runs if r.concurrency == c and r.target == "gateway"]
+            lim = [r for r in runs if r.concurrency == c and r.target == "limited"]
+            ratio = (med(lim, "rps") / med(g, "rps") - 1) * 100 if med(g, "rps") else 0.0
+            rows.append(
+                f"| {c} | {med(g, 'rps')} | {med(lim, 'rps')} | {ratio:+.1f} % | {med(g, 'p50_ms')} | "
+                f"{med(lim, 'p50_ms')} |"
+            )
     save_results("gateway", runs, "\n".join(rows), seconds=a.seconds)
 
 

@@ -19,7 +19,14 @@ from ias_serve.cache.rate_limit import RateLimitSet
 from ias_serve.domain.admission import EngineOutcome, OutputPolicy, charged_prompt, output_bound, reservation
 from ias_serve.domain.model_mappings import BackendKind
 from ias_serve.domain.principal import ApiKeyPrincipal
-from ias_serve.errors import BadRequest, IASError, PermissionDenied, ServiceUnavailable
+from ias_serve.errors import (
+    BadRequest,
+    BudgetExceeded,
+    IASError,
+    PermissionDenied,
+    RateLimited,
+    ServiceUnavailable,
+)
 from ias_serve.protocol.openai import Op, PromptParts, parse_request, prompt_parts, with_max_tokens
 from ias_serve.protocol.sse import UsageScanner, sse
 from ias_serve.protocol.usage import UsageEvent, UsageStatus, new_usage_id
@@ -214,7 +221,9 @@ class GatewayService:
         try:
             prompt_estimate, res = await self._admit(principal, parts, out, sequences, rate, usage_id)
         except IASError as e:
-            if e.status == 429:
+            if isinstance(e, RateLimited):
+                self.metrics.rate_limit_rejections.labels(req.model, e.openai_type).inc()
+            elif isinstance(e, BudgetExceeded):
                 self.metrics.budget_rejections.labels(req.model).inc()
             self._access(op, principal, req.model, e.status, 0, 0, t0, None)
             raise
@@ -343,7 +352,9 @@ class GatewayService:
     ) -> None:
         """Settle the reservation and publish the usage event, off the response path."""
         latency = time.perf_counter() - ctx.t0
-        self._access(ctx.op, ctx.principal, ctx.model, http_status, prompt, completion, ctx.t0, ctx.ttft)
+        self._access(
+            ctx.op, ctx.principal, ctx.model, http_status, prompt, completion, ctx.t0, ctx.ttft, ctx.usage_id
+        )
         self.metrics.observe(
             ctx.model, str(ctx.principal.org_id), status.value, latency, ctx.ttft, prompt, completion
         )
@@ -381,11 +392,13 @@ class GatewayService:
         tout: int,
         t0: float,
         ttft: float | None,
+        usage_id: str | None = None,
     ) -> None:
         access_log.info(
             "request",
             extra={
                 "op": op,
+                "usage_id": usage_id,  # the metered event's id; request_id is the client's
                 "org_id": str(p.org_id),
                 "key_id": str(p.key_id),
                 "model": model,

@@ -39,6 +39,12 @@ class GatewayMetrics:
             ["model"],
             registry=r,
         )
+        self.rate_limit_rejections = Counter(
+            "ias_gateway_rate_limit_rejections_total",
+            "Requests refused by a key's or an org's rate limit, by limit type (requests, tokens)",
+            ["model", "type"],
+            registry=r,
+        )
         self.auth_failures = Counter(
             "ias_gateway_auth_failures_total", "Refused API keys by reason", ["reason"], registry=r
         )

@@ -12,12 +12,14 @@ import string
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from ias_serve.analytics import apply_schema, get_client, insert_usage_events
+from ias_serve.analytics.reader import UsageReader
 from ias_serve.cache import make_redis
 from ias_serve.db.engine import make_engine, make_sessionmaker
 from ias_serve.db.repositories.rate_limits import RateLimitRepository
@@ -122,7 +124,15 @@ async def test_reused_and_foreign_request_ids_are_all_recorded(
             "SELECT org_id, count(), sum(input_tokens + output_tokens) "
             "FROM usage_events FINAL GROUP BY org_id"
         ).result_rows
+        # what the analytics API serves (its reader on the rollups): the same counts
+        today = datetime.now(UTC).date()
+        window = (today - timedelta(days=1), today + timedelta(days=2))
+        seen = {t.org_id: UsageReader(ch).org_usage(t.org_id, *window).totals for t in (victim, attacker)}
         ch.close()
+    assert seen[victim.org_id].requests == 5 and seen[attacker.org_id].requests == 3
+    assert seen[victim.org_id].input_tokens == sum(
+        e.input_tokens for e in events if e.org_id == victim.org_id
+    )
     by_org = {str(r[0]): (r[1], r[2]) for r in rows}
     assert by_org[str(victim.org_id)] == (5, sum(e.total_tokens for e in events if e.org_id == victim.org_id))
     assert by_org[str(attacker.org_id)][0] == 3
@@ -332,6 +342,14 @@ async def test_rpm_is_exact_across_two_replicas(pair: tuple[Gateway, Gateway], d
     assert sorted(int(r.headers["x-ratelimit-remaining-requests"]) for r in ok) == list(range(10))
     assert all(r.headers["x-ratelimit-limit-requests"] == "10" for r in ok)
     assert all(r.headers["x-ratelimit-reset-requests"].endswith("s") for r in ok)
+    refusals = sum(
+        g.registry.get_sample_value(
+            "ias_gateway_rate_limit_rejections_total", {"model": "echo-model", "type": "requests"}
+        )
+        or 0
+        for g in pair
+    )
+    assert refusals >= 90  # both replicas count what they refused (other tests add theirs)
 
 
 async def test_tpm_settles_to_actual_usage(gw: Gateway, database_url: str) -> None:
