@@ -79,6 +79,7 @@ class CompletionRequest(_Generation):
     prompt: str | list[str] | list[int] | list[list[int]]
     max_tokens: PositiveTokens | None = 16  # the API's default for completions
     best_of: Annotated[int, Field(ge=1, le=16, strict=True)] | None = None
+    suffix: str | None = None
 
     @property
     def max_output_tokens(self) -> int | None:
@@ -165,12 +166,13 @@ def prompt_parts(op: Op, req: Any) -> PromptParts:
         # the chat template: ~4 tokens around each message, 3 to prime the answer
         return PromptParts(tuple(texts), 1, non_text_parts=non_text, overhead=3 + 4 * len(req.messages))
     value = req.prompt if op == "completions" else req.input
+    suffix = (req.suffix,) if op == "completions" and req.suffix else ()
     if isinstance(value, str):
-        return PromptParts((value,), 1)
+        return PromptParts((value, *suffix), 1)
     if value and all(isinstance(v, int) for v in value):
-        return PromptParts((), 1, token_ids=len(value))
+        return PromptParts(suffix, 1, token_ids=len(value))
     return PromptParts(
-        tuple(v for v in value if isinstance(v, str)),
+        tuple(v for v in value if isinstance(v, str)) + suffix,
         len(value),
         token_ids=sum(len(v) for v in value if isinstance(v, list)),
     )

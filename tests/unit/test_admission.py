@@ -114,6 +114,12 @@ def test_completion_parts_count_every_prompt_of_a_batch(prompt, prompts, texts, 
     assert prompt_parts("embeddings", emb).prompts == prompts
 
 
+def test_a_completion_suffix_is_part_of_the_prompt() -> None:
+    body = {"model": "m", "prompt": ["a", "b"], "suffix": "tail"}
+    req = parse_request("completions", json.dumps(body).encode(), max_bytes=1 << 20)[0]
+    assert prompt_parts("completions", req).texts == ("a", "b", "tail")
+
+
 def test_best_of_is_bounded_like_n() -> None:
     from ias_serve.errors import BadRequest
 
