@@ -43,7 +43,8 @@ def load(path: str) -> TenantsFile:
 
 def read_platform(e: Env, spec: TenantsFile) -> Platform:
     """What the plan compares with: the orgs (members and invites of those that list people,
-    rate limits of those that give them) and, when the file manages models, every model mapping."""
+    rate limits and budget alerts of those that give them) and, when the file manages models,
+    every model mapping."""
     from cli.plan import Invite, Member, ModelState, OrgState, Platform, cf
 
     ceilings = [o.name for o in spec.orgs if o.rate_limit_ceiling]
@@ -63,6 +64,12 @@ def read_platform(e: Env, spec: TenantsFile) -> Platform:
             limits = e.api.get(f"/api/org/{current.id}/rate-limits")
             current.rate_limits = dict(limits["limits"])
             current.rate_limit_ceiling = dict(limits["ceiling"])
+        if current is not None and o.budget_alerts:
+            alerts = e.api.get(f"/api/org/{current.id}/budget/alerts")
+            current.budget_alerts = {
+                "thresholds": sorted(alerts.get("thresholds") or []),
+                "webhook_url": alerts.get("webhook_url"),
+            }
         if current is None or o.people is None:
             continue
         current.members = {
@@ -136,6 +143,16 @@ class Executor:
             body = {f: p["changes"].get(f, now.get(f)) for f in RATE_LIMIT_FIELDS}
             api.put(path if section == "limits" else f"{path}/ceiling", body)
             return {}
+        if a.kind == "set_budget_alerts":
+            path = f"/api/org/{self.org(p['org'])}/budget/alerts"
+            now = api.get(path)  # read, merge, PUT: a setting the file leaves out keeps its value
+            body = {
+                "thresholds": p["changes"].get("thresholds", now.get("thresholds") or []),
+                "webhook_url": p["changes"].get("webhook_url", now.get("webhook_url")),
+            }
+            answer = api.put(path, body)
+            # a new signing secret (the first webhook URL) is in this answer only: shown once
+            return {"webhook_secret": answer["webhook_secret"]} if answer.get("webhook_secret") else {}
         if a.kind == "create_model":
             body = dict(p["body"])
             if not p["access"].get("unchanged"):
@@ -197,12 +214,14 @@ def register(app: Group) -> None:
         ] = False,
         json_out: JsonOpt = False,
     ) -> None:
-        """Make the platform match a declarative file of orgs, their people, budgets, rate limits
-        and models.
+        """Make the platform match a declarative file of orgs, their people, budgets, rate limits,
+        budget alerts and models.
 
         Prints the plan first, then carries it out (--dry-run: the plan only). Running it again
         changes nothing. Members not in the file are kept unless --prune. Invites made without
-        SMTP print their accept links. See examples/tenants.yaml for the format.
+        SMTP print their accept links; a webhook signing secret generated for budget alerts is
+        printed once (with --json: in the action's "result"). See examples/tenants.yaml for the
+        format.
 
         Examples:
 
@@ -233,6 +252,14 @@ def register(app: Group) -> None:
                     console().print(Text(f"  done {a.describe()}"))
                     if result.get("link"):
                         console().print(Text(f"       accept link: {result['link']}", style="bold"))
+                    if result.get("webhook_secret"):
+                        console().print(
+                            Text(
+                                f"       webhook signing secret: {result['webhook_secret']}"
+                                " (store it now, it is not shown again)",
+                                style="bold",
+                            )
+                        )
             if not e.json:
                 console().print(Text(f"Applied {len(applied)} change(s).", style="green"))
         elif dry_run and not e.json and not the_plan.empty:

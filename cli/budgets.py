@@ -1,4 +1,5 @@
-"""`ias-admin budget show | set`: an organisation's monthly token limit."""
+"""`ias-admin budget show | set`: an organisation's monthly token limit (`budget alerts`:
+:mod:`cli.budget_alerts`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from cli.common import Group, JsonOpt, OrgOpt, env, org_id
 from cli.output import console, count, tokens, when
 from cli.tokens import parse_amount
 
-app = Group(help="Monthly token budgets: show, set (500M, 2B, unlimited).")
+app = Group(help="Monthly token budgets: show, set (500M, 2B, unlimited); alerts (e-mail, webhook).")
 
 
 def show_budget(b: dict[str, Any]) -> None:

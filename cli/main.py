@@ -14,7 +14,7 @@ import httpx
 import typer
 
 from cli import apply as apply_cmd
-from cli import audit, auth, budgets, keys, limits, models, orgs, usage, users
+from cli import audit, auth, budget_alerts, budgets, keys, limits, models, orgs, usage, users
 from cli.common import Env, Group, JsonOpt, env, start
 from cli.config import ConfigError, check_profile_name
 from cli.output import console
@@ -22,8 +22,8 @@ from cli.output import console
 app = Group(
     help="Administer IAS (Inference-as-a-Service) through its REST APIs.\n\n"
     "Log in once (ias-admin login --url URL --email E), then manage organisations, members, "
-    "API keys, budgets, rate limits, models, usage and the audit log. IAS_URL and IAS_TOKEN override the "
-    "stored profile (CI); --json on any command prints JSON only.\n\n"
+    "API keys, budgets, budget alerts, rate limits, models, usage and the audit log. IAS_URL and "
+    "IAS_TOKEN override the stored profile (CI); --json on any command prints JSON only.\n\n"
     "Exit codes: 0 ok, 1 API error (4xx), 2 usage error, 3 authentication required/failed/expired, "
     "4 server unreachable or 5xx.\n\n"
     "Examples:\n\n"
@@ -86,6 +86,7 @@ app.add_typer(users.user_app, name="user")
 app.add_typer(users.invite_app, name="invite")
 app.add_typer(keys.app, name="key")
 app.add_typer(budgets.app, name="budget")
+budgets.app.add_typer(budget_alerts.app, name="alerts")
 app.add_typer(limits.app, name="limits")
 app.add_typer(models.app, name="model")
 app.add_typer(usage.app, name="usage")

@@ -24,6 +24,9 @@ The file (YAML)::
           max_concurrent_requests: 8
         rate_limit_ceiling:     # same shape; System Admins only: the most Org Admins may set
           tokens_per_minute: 2M
+        budget_alerts:          # omitted (or a key omitted): leave as it is
+          thresholds: [50, 80, 100]         # % of the monthly budget: 1..100, unique, at most 10
+          webhook_url: https://hooks.acme.example/ias   # http(s); null: e-mail only
 
 Rules (each makes a second run change nothing):
 
@@ -36,11 +39,15 @@ Rules (each makes a second run change nothing):
   file gives it ``access: listed`` (a warning says so);
 * a model in ``models:`` is created when missing, and its given fields are set when different;
 * ``rate_limits`` / ``rate_limit_ceiling``: each given limit is set when different (the others
-  keep their value: the executor reads, merges and PUTs).
+  keep their value: the executor reads, merges and PUTs);
+* ``budget_alerts``: ``thresholds`` (compared as a set) and ``webhook_url`` are set when
+  different, the one left out keeps its value (read, merge, PUT); a webhook signing secret the
+  API generates (the first webhook URL) is in the action's result, shown once.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -60,6 +67,9 @@ from ias_serve.domain.budget import parse_token_amount
 
 ROLE_ADMIN, ROLE_USER = "org_admin", "org_user"
 RATE_LIMIT_FIELDS = ("requests_per_minute", "tokens_per_minute", "max_concurrent_requests")
+BUDGET_ALERT_FIELDS = ("thresholds", "webhook_url")
+MAX_ALERT_THRESHOLDS = 10
+NEW_ORG_ALERTS: dict[str, Any] = {"thresholds": [], "webhook_url": None}  # what the API says of a new org
 
 
 class PlanError(ValueError):
@@ -110,6 +120,36 @@ def rate_limit_value(value: Any) -> int | None:
     return amount
 
 
+def alert_thresholds(value: Any) -> list[int]:
+    """``thresholds`` of ``budget_alerts``: whole percentages 1..100, unique, at most 10 (sorted);
+    ``null`` or ``[]``: none. ValueError otherwise."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"must be a list of percentages like [50, 80, 100], not {value!r}")
+    out: list[int] = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{v!r} is not a whole number")
+        if not 1 <= v <= 100:
+            raise ValueError(f"{v} is not between 1 and 100 (percent of the budget)")
+        if v in out:
+            raise ValueError(f"{v} is listed twice")
+        out.append(v)
+    if len(out) > MAX_ALERT_THRESHOLDS:
+        raise ValueError(f"at most {MAX_ALERT_THRESHOLDS} thresholds, not {len(out)}")
+    return sorted(out)
+
+
+def alert_webhook_url(value: Any) -> str | None:
+    """``webhook_url`` of ``budget_alerts``: an http(s) URL with a host, or ``null`` (none)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s/?#]+\S*", value.strip(), re.IGNORECASE):
+        raise ValueError(f"must be an http(s) URL or null, not {value!r}")
+    return value.strip()
+
+
 class OrgSpec(_Spec):
     name: str = Field(min_length=1, max_length=200)
     status: Literal["active", "disabled"] | None = None
@@ -120,6 +160,30 @@ class OrgSpec(_Spec):
     # the limits given (API field → value; None = unlimited); a limit not given is left alone
     rate_limits: dict[str, int | None] | None = None
     rate_limit_ceiling: dict[str, int | None] | None = None
+    # the settings given (thresholds, webhook_url); one not given is left alone
+    budget_alerts: dict[str, Any] | None = None
+
+    @field_validator("budget_alerts", mode="before")
+    @classmethod
+    def _budget_alerts(cls, v: Any, info: ValidationInfo) -> dict[str, Any] | None:
+        org = f"org {info.data.get('name', '?')}: budget_alerts"
+        if v is None:
+            return None
+        if not isinstance(v, dict):
+            raise ValueError(f"{org}: must be a mapping of {', '.join(BUDGET_ALERT_FIELDS)}")
+        unknown = sorted(str(k) for k in v if k not in BUDGET_ALERT_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"{org}: unknown {', '.join(unknown)} (expected {', '.join(BUDGET_ALERT_FIELDS)})"
+            )
+        out: dict[str, Any] = {}
+        for key, parse in (("thresholds", alert_thresholds), ("webhook_url", alert_webhook_url)):
+            if key in v:
+                try:
+                    out[key] = parse(v[key])
+                except ValueError as e:
+                    raise ValueError(f"{org}.{key}: {e}") from None
+        return out
 
     @field_validator("rate_limits", "rate_limit_ceiling", mode="before")
     @classmethod
@@ -247,6 +311,8 @@ class OrgState:
     # API field → value; None: not read (the file gives no rate limits for the org)
     rate_limits: dict[str, int | None] | None = None
     rate_limit_ceiling: dict[str, int | None] | None = None
+    # thresholds (sorted), webhook_url; None: not read (the file gives no budget_alerts for the org)
+    budget_alerts: dict[str, Any] | None = None
 
 
 @dataclass
@@ -357,6 +423,7 @@ def plan(spec: TenantsFile, platform: Platform, *, prune: bool = False) -> Plan:
                     )
                 )
         orgs_phase.extend(_rate_limit_actions(o, current))
+        orgs_phase.extend(_budget_alert_actions(o, current))
         people = o.people
         if people is None:
             continue
@@ -459,6 +526,35 @@ def _rate_limit_actions(o: OrgSpec, current: OrgState | None) -> list[Action]:
         for f in RATE_LIMIT_FIELDS
     )
     return [limits, ceiling] if fits else [ceiling, limits]
+
+
+def _alert_text(field: str, value: Any) -> str:
+    if field == "thresholds":
+        return ", ".join(f"{v}%" for v in value) if value else "none"
+    return value or "none"
+
+
+def _budget_alert_actions(o: OrgSpec, current: OrgState | None) -> list[Action]:
+    """``set_budget_alerts`` when the given settings of ``o`` differ (for a new org: from no
+    thresholds and no webhook). Its params carry only the changes: the executor reads, merges and PUTs."""
+    wanted = o.budget_alerts
+    if not wanted:
+        return []
+    now = current.budget_alerts if current is not None else None
+    if now is None:  # a new org (or not read): every given setting a new org does not have already
+        changes = {f: v for f, v in wanted.items() if v != NEW_ORG_ALERTS[f]}
+        text = "; ".join(f"{f} {_alert_text(f, v)}" for f, v in changes.items())
+    else:
+        changes = {f: v for f, v in wanted.items() if now.get(f) != v}
+        text = "; ".join(
+            f"{f} {_alert_text(f, now.get(f))} → {_alert_text(f, v)}" for f, v in changes.items()
+        )
+    if not changes:
+        return []
+    target = f"org {current.name if current else o.name}"
+    return [
+        Action("set_budget_alerts", target, f"budget alerts: {text}", {"org": o.name, "changes": changes})
+    ]
 
 
 def _model_actions(spec: TenantsFile, platform: Platform, warnings: list[str]) -> list[Action]:

@@ -200,6 +200,24 @@ class Settings(BaseSettings):
     budget_limit_ttl_s: float = Field(
         default=60.0, gt=0, description="How long Redis keeps an org's budget limit read from PostgreSQL."
     )
+    budget_alert_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the management app checks budgets against alert thresholds and "
+        "delivers pending alerts (e-mail, webhook).",
+    )
+    budget_alert_webhook_allow_private: bool = Field(
+        default=False,
+        description="Let budget-alert webhooks reach loopback, private and link-local addresses "
+        "(refused by default: an Org Admin's URL must not reach the platform's own services).",
+    )
+    budget_alert_max_attempts: int = Field(
+        default=12,
+        ge=1,
+        le=100,
+        description="Delivery attempts of a budget alert per channel (retried with backoff, 1 s up "
+        "to 5 min apart) before it is marked failed.",
+    )
     model_cache_ttl_s: float = Field(
         default=5.0, gt=0, description="How often the gateway re-reads model mappings from PostgreSQL."
     )

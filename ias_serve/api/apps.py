@@ -29,6 +29,7 @@ from ias_serve.observability.middleware import RequestContextMiddleware
 from ias_serve.observability.tracing import otlp_export_enabled
 from ias_serve.services.analytics import AnalyticsService
 from ias_serve.services.gateway import GatewayService
+from ias_serve.services.management.budget_alert_dispatcher import running_budget_alerts
 from ias_serve.services.management.context import ManagementContext
 from ias_serve.services.sessions import SessionAuthenticator
 
@@ -162,9 +163,24 @@ def create_management_app(
     registry: CollectorRegistry = REGISTRY,
 ) -> FastAPI:
     """`/api`: the Core Management REST API. Without `management` (or `sessions`) only health
-    and metrics answer (the other routes say 503)."""
+    and metrics answer (the other routes say 503). With `management`, its lifespan runs the
+    budget alert dispatcher in the background (``services/management/budget_alert_dispatcher.py``)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if management is None:
+            yield
+            return
+        async with running_budget_alerts(management, registry=registry):
+            yield
+
     app = _base_app(
-        "management", "IAS management API", openai_errors=False, behind_serve=behind_serve, registry=registry
+        "management",
+        "IAS management API",
+        openai_errors=False,
+        behind_serve=behind_serve,
+        lifespan=lifespan,
+        registry=registry,
     )
     app.state.management = management
     app.state.sessions = sessions

@@ -16,6 +16,10 @@ Design notes
 * Rate limits (migration 0003): ``org_rate_limits`` holds an org's own limits and the System
   Admin's ceiling over them; a key's own limits are three nullable columns of ``api_keys``.
   NULL = unlimited, values >= 1 (check constraints); the gateway reads all of them with the key.
+* Budget alerts (migration 0004): ``org_budget_alert_settings`` holds an org's thresholds
+  (percent, ``int[]``, sorted, empty = off) and its optional webhook (URL and signing secret);
+  ``budget_alerts`` one row per alert that fired, unique per (org, month, threshold): the
+  unique constraint is what makes an alert fire once, whatever runs the detection.
 * Constraint names follow :data:`NAMING_CONVENTION`; the repositories map unique-violation
   constraint names to :class:`ias_serve.errors.Conflict`.
 """
@@ -41,6 +45,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
     func,
     text,
@@ -78,6 +83,8 @@ _RATE_LIMITS_POSITIVE = (
     "(tokens_per_minute IS NULL OR tokens_per_minute >= 1) AND "
     "(max_concurrent_requests IS NULL OR max_concurrent_requests >= 1)"
 )
+
+_STATUSES = "('pending', 'delivered', 'failed', 'none')"  # ias_serve.domain.budget_alerts.DeliveryStatus
 
 
 class Base(AsyncAttrs, DeclarativeBase):
@@ -245,6 +252,57 @@ class OrgBudget(Base):
 
     __table_args__ = (
         CheckConstraint("monthly_token_limit IS NULL OR monthly_token_limit >= 0", name="limit_not_negative"),
+    )
+
+
+class OrgBudgetAlertSettings(Base):
+    """An org's budget alert thresholds and webhook (no row: no alerts)."""
+
+    __tablename__ = "org_budget_alert_settings"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    thresholds: Mapped[list[int]] = mapped_column(
+        ARRAY(Integer), nullable=False, server_default=text("'{}'::integer[]")
+    )
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(Text)  # HMAC key; never logged or audited
+    updated_at: Mapped[datetime] = _updated_at()
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        CheckConstraint("cardinality(thresholds) <= 10", name="at_most_10_thresholds"),
+        CheckConstraint("(webhook_url IS NULL) = (webhook_secret IS NULL)", name="webhook_has_secret"),
+    )
+
+
+class BudgetAlert(Base):
+    """One budget alert that fired: (org, month, threshold) once, and its delivery state."""
+
+    __tablename__ = "budget_alerts"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    org_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    period: Mapped[str] = mapped_column(String(7), nullable=False)  # "YYYY-MM" (UTC)
+    threshold: Mapped[int] = mapped_column(Integer, nullable=False)  # percent
+    used_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    limit_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[datetime] = _created_at()
+    email_status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="pending")
+    webhook_status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="none")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("org_id", "period", "threshold"),
+        CheckConstraint("threshold BETWEEN 1 AND 100", name="threshold_percent"),
+        CheckConstraint(f"email_status IN {_STATUSES}", name="email_status_known"),
+        CheckConstraint(f"webhook_status IN {_STATUSES}", name="webhook_status_known"),
+        Index("ix_budget_alerts_next_attempt_at", "next_attempt_at"),
     )
 
 

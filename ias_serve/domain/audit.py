@@ -56,6 +56,8 @@ class AuditAction(StrEnum):
     KEY_REVOKED = "key_revoked"
     BUDGET_CHANGED = "budget_changed"
     RATE_LIMITS_CHANGED = "rate_limits_changed"
+    BUDGET_ALERTS_CHANGED = "budget_alerts_changed"
+    BUDGET_ALERT_TRIGGERED = "budget_alert_triggered"  # by the alert dispatcher (no user)
     MODEL_ADDED = "model_added"
     MODEL_UPDATED = "model_updated"
     MODEL_REMOVED = "model_removed"

@@ -11,7 +11,15 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from ias_serve.db.models import ApiKey, AuditEntry, ModelMapping, Organization, OrgBudget, OrgRateLimits
+from ias_serve.db.models import (
+    ApiKey,
+    AuditEntry,
+    ModelMapping,
+    Organization,
+    OrgBudget,
+    OrgBudgetAlertSettings,
+    OrgRateLimits,
+)
 from ias_serve.domain.roles import OrgRole
 from tests.component.mgmt_harness import Api, User
 
@@ -49,6 +57,7 @@ async def state(api: Api) -> dict[str, Any]:
             await s.execute(select(OrgBudget.org_id, OrgBudget.monthly_token_limit, OrgBudget.updated_at))
         ).all()
         rate_limits = (await s.execute(select(*OrgRateLimits.__table__.columns))).all()
+        alerts = (await s.execute(select(*OrgBudgetAlertSettings.__table__.columns))).all()
         models = (await s.execute(select(ModelMapping))).scalars().all()
         audit = await s.scalar(select(func.count()).select_from(AuditEntry))
     return {
@@ -56,6 +65,7 @@ async def state(api: Api) -> dict[str, Any]:
         "keys": sorted(map(tuple, keys), key=str),
         "budgets": sorted(map(tuple, budgets), key=str),
         "rate_limits": sorted(map(tuple, rate_limits), key=str),
+        "budget_alerts": sorted(map(tuple, alerts), key=str),
         "models": sorted(
             (
                 (

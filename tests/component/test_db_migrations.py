@@ -25,6 +25,8 @@ TABLES = {
     "api_keys",
     "org_budgets",
     "org_rate_limits",
+    "org_budget_alert_settings",
+    "budget_alerts",
     "model_mappings",
     "audit_log",
 }
@@ -85,8 +87,10 @@ def test_upgrade_head_creates_everything(fresh_database) -> None:
         "uq_sessions_token_hash",
         "uq_invites_token_hash",
         "ix_api_keys_org_id_created_at_id",
+        "uq_budget_alerts_org_id_period_threshold",
+        "ix_budget_alerts_next_attempt_at",
     } <= cat["indexes"]
-    assert current_revision(url) == head_revision() == "0003_rate_limits"
+    assert current_revision(url) == head_revision() == "0004_budget_alerts"
 
 
 def test_models_match_migrations(database_url: str) -> None:

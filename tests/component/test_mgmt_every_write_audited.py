@@ -183,6 +183,14 @@ async def budget(c: Ctx) -> Call:
     return Call(send, "budget_changed", c.admin.id, c.org)
 
 
+async def budget_alerts(c: Ctx) -> Call:
+    body = {"thresholds": [50, 80, 100], "webhook_url": "https://hooks.example.com/ias"}
+    send = lambda: c.api.client.put(  # noqa: E731
+        f"/api/org/{c.org}/budget/alerts", json=body, headers=c.admin.headers
+    )
+    return Call(send, "budget_alerts_changed", c.admin.id, c.org)
+
+
 async def rate_limits_org(c: Ctx) -> Call:
     send = lambda: c.api.client.put(  # noqa: E731
         f"/api/org/{c.org}/rate-limits", json={"requests_per_minute": 600}, headers=c.admin.headers
@@ -242,6 +250,7 @@ WRITES: dict[tuple[str, str], Callable[[Ctx], Awaitable[Call]]] = {
     ("POST", "/org/{org_id}/key"): key_create,
     ("DELETE", "/org/{org_id}/key/{key_id}"): key_revoke,
     ("PUT", "/org/{org_id}/budget"): budget,
+    ("PUT", "/org/{org_id}/budget/alerts"): budget_alerts,
     ("PUT", "/org/{org_id}/rate-limits"): rate_limits_org,
     ("PUT", "/org/{org_id}/rate-limits/ceiling"): rate_limits_ceiling,
     ("PUT", "/org/{org_id}/key/{key_id}/rate-limits"): rate_limits_key,
@@ -287,7 +296,9 @@ async def test_write_leaves_exactly_one_audit_row_without_secrets(ctx: Ctx, rout
         assert row.org_id == call.org
     text = json.dumps(row.payload)
     answer_secrets = [
-        r.json()[k] for k in ("token", "key") if r.content and isinstance(r.json(), dict) and k in r.json()
+        r.json()[k]
+        for k in ("token", "key", "webhook_secret")
+        if r.content and isinstance(r.json(), dict) and k in r.json()
     ]
     for secret in [*call.secrets, *answer_secrets]:
         assert secret not in text, f"{route}: a secret is in the audit payload {text}"

@@ -180,6 +180,20 @@ MATRIX: tuple[Row, ...] = (
         "budget_changed",
     ),
     Row(
+        "view org budget alerts (with the org budget: admins only)",
+        _get("/api/org/{org}/budget/alerts"),
+        {"system_admin": 200, "org_admin": 200},
+        None,
+    ),
+    Row(
+        "set org budget alerts (with the org budget)",
+        _put(
+            "/api/org/{org}/budget/alerts", {"thresholds": [50, 80], "webhook_url": "https://h.example.com/"}
+        ),
+        {"system_admin": 200, "org_admin": 200},
+        "budget_alerts_changed",
+    ),
+    Row(
         "view org rate limits (with the org usage)",
         _get("/api/org/{org}/rate-limits"),
         {"system_admin": 200, "org_admin": 200, "org_user": 200},

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ias_serve.api.management import audit, auth, budgets, invites, keys, members, models, orgs, rate_limits
+from ias_serve.api.management import (
+    audit,
+    auth,
+    budget_alerts,
+    budgets,
+    invites,
+    keys,
+    members,
+    models,
+    orgs,
+    rate_limits,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
@@ -13,6 +24,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     members.router,
     keys.router,
     budgets.router,
+    budget_alerts.router,
     rate_limits.router,
     models.router,
     audit.router,

@@ -8,6 +8,7 @@ SAVEPOINT, so the transaction stays usable.
 from ias_serve.db.repositories._base import MAX_PAGE, UNSET, Unset
 from ias_serve.db.repositories.api_keys import ApiKeyRepository
 from ias_serve.db.repositories.audit import AuditRepository
+from ias_serve.db.repositories.budget_alerts import BudgetAlertRepository
 from ias_serve.db.repositories.budgets import BudgetRepository
 from ias_serve.db.repositories.invites import InviteRepository
 from ias_serve.db.repositories.model_mappings import ModelMappingRepository
@@ -21,6 +22,7 @@ __all__ = [
     "UNSET",
     "ApiKeyRepository",
     "AuditRepository",
+    "BudgetAlertRepository",
     "BudgetRepository",
     "InviteRepository",
     "MembershipRepository",

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime, make_msgid, parsedate_to_datetime
+from email.utils import format_datetime, getaddresses, make_msgid, parsedate_to_datetime
 from pathlib import Path
 
 from ias_serve.settings import Settings
@@ -134,8 +134,14 @@ def _parse(path: Path) -> OutboxMessage:
     )
 
 
+def _addresses(header: str) -> set[str]:
+    """The addresses of a To header, lower-cased (a budget alert goes to all Org Admins at once)."""
+    return {addr.strip().lower() for _, addr in getaddresses([header]) if addr}
+
+
 def read_outbox(directory: Path, *, to: str | None = None, limit: int | None = None) -> list[OutboxMessage]:
-    """The outbox's messages, newest first; ``to`` keeps those to that address (case-insensitive)."""
+    """The outbox's messages, newest first; ``to`` keeps those to that address (case-insensitive;
+    one of several recipients counts)."""
     directory = Path(directory)
     if not directory.is_dir():
         return []
@@ -145,7 +151,7 @@ def read_outbox(directory: Path, *, to: str | None = None, limit: int | None = N
             m = _parse(path)
         except OSError:  # removed meanwhile
             continue
-        if to is not None and m.to.strip().lower() != to.strip().lower():
+        if to is not None and to.strip().lower() not in _addresses(m.to):
             continue
         out.append(m)
         if limit is not None and len(out) >= limit:

@@ -2,6 +2,9 @@
 import { api, request } from "./client";
 import type {
   AuditEntryPublic,
+  BudgetAlertsPublic,
+  BudgetAlertsUpdated,
+  BudgetAlertsWrite,
   BudgetPublic,
   InviteInfo,
   InvitePublic,
@@ -102,6 +105,13 @@ export const getKeyRateLimits = (orgId: string, keyId: string, signal?: AbortSig
   api.get<KeyRateLimitsPublic>(`/api/org/${e(orgId)}/key/${e(keyId)}/rate-limits`, undefined, signal);
 export const setKeyRateLimits = (orgId: string, keyId: string, limits: RateLimitValues) =>
   api.put<KeyRateLimitsPublic>(`/api/org/${e(orgId)}/key/${e(keyId)}/rate-limits`, limits);
+
+// --- budget alerts --------------------------------------------------------------------------
+export const getBudgetAlerts = (orgId: string, signal?: AbortSignal) =>
+  api.get<BudgetAlertsPublic>(`/api/org/${e(orgId)}/budget/alerts`, undefined, signal);
+/** Both settings are sent; the answer carries `webhook_secret` only when one was just generated. */
+export const setBudgetAlerts = (orgId: string, body: BudgetAlertsWrite) =>
+  api.put<BudgetAlertsUpdated>(`/api/org/${e(orgId)}/budget/alerts`, body);
 
 // --- model mappings -------------------------------------------------------------------------
 export const listModels = (signal?: AbortSignal) => api.get<Page<ModelPublic>>("/api/model", undefined, signal);

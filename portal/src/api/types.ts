@@ -187,6 +187,49 @@ export interface KeyRateLimitsPublic {
   effective: RateLimitValues;
 }
 
+// --- budget alerts --------------------------------------------------------------------------
+
+/** Where one alert's e-mail or webhook stands ("none": no webhook was configured). */
+export type AlertDeliveryStatus = "pending" | "delivered" | "failed" | "none";
+
+/** One alert: usage crossed `threshold` % of the monthly budget (once per threshold per month). */
+export interface BudgetAlertPublic {
+  id: string;
+  period: string;
+  threshold: number;
+  used_tokens: number;
+  limit_tokens: number;
+  created_at: string;
+  email_status: AlertDeliveryStatus;
+  webhook_status: AlertDeliveryStatus;
+  attempts: number;
+  last_error: string | null;
+}
+
+/** `GET /api/org/{id}/budget/alerts`: the settings and this month's alerts, newest first. */
+export interface BudgetAlertsPublic {
+  org_id: string;
+  /** Percentages of the monthly budget (1..100). */
+  thresholds: number[];
+  webhook_url: string | null;
+  webhook_secret_set: boolean;
+  alerts: BudgetAlertPublic[];
+  updated_at: string | null;
+  updated_by: string | null;
+}
+
+/** `PUT /api/org/{id}/budget/alerts`. */
+export interface BudgetAlertsWrite {
+  thresholds: number[];
+  webhook_url: string | null;
+  rotate_secret?: boolean;
+}
+
+/** The PUT's answer: `webhook_secret` only when one was just generated (shown once). */
+export interface BudgetAlertsUpdated extends BudgetAlertsPublic {
+  webhook_secret?: string;
+}
+
 // --- model mappings -------------------------------------------------------------------------
 
 export type BackendKind = "serve" | "remote_url";

@@ -83,6 +83,8 @@ export interface OrgPermissions {
   setRateLimits: boolean;
   /** The ceiling of the org's rate limits. */
   setRateLimitCeiling: boolean;
+  /** The org's budget alerts: thresholds, webhook, its secret; this month's alerts. */
+  manageBudgetAlerts: boolean;
   createKey: boolean;
   manageOwnKeys: boolean;
   manageAllKeys: boolean;
@@ -109,6 +111,7 @@ export function permissionsFor(me: Pick<MePublic, "is_system_admin" | "membershi
     setBudget: sys || admin,
     setRateLimits: sys || admin,
     setRateLimitCeiling: sys,
+    manageBudgetAlerts: sys || admin,
     createKey: !sys && member,
     manageOwnKeys: !sys && member,
     manageAllKeys: sys || admin,

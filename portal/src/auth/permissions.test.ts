@@ -17,13 +17,14 @@ describe("permissionsFor (shared/PERMISSIONS.md)", () => {
       setBudget: false,
       setRateLimits: false,
       setRateLimitCeiling: false,
+      manageBudgetAlerts: false,
       viewAudit: false,
     });
   });
   it("Org Admin: everything of the own org", () => {
     const p = permissionsFor({ is_system_admin: false, memberships: m("org_admin") }, ORG);
     expect(p).toMatchObject({ viewUsage: true, createKey: true, manageOwnKeys: true, manageAllKeys: true, manageUsers: true, setBudget: true, viewAudit: true });
-    expect(p).toMatchObject({ setRateLimits: true, setRateLimitCeiling: false });
+    expect(p).toMatchObject({ setRateLimits: true, setRateLimitCeiling: false, manageBudgetAlerts: true });
   });
   it("nothing in another org", () => {
     const p = permissionsFor({ is_system_admin: false, memberships: m("org_admin") }, OTHER);
@@ -33,7 +34,7 @@ describe("permissionsFor (shared/PERMISSIONS.md)", () => {
     for (const memberships of [[], m("org_admin")]) {
       const p = permissionsFor({ is_system_admin: true, memberships }, ORG);
       expect(p).toMatchObject({ viewUsage: true, manageAllKeys: true, manageUsers: true, setBudget: true, viewAudit: true, createKey: false, manageOwnKeys: false });
-      expect(p).toMatchObject({ setRateLimits: true, setRateLimitCeiling: true });
+      expect(p).toMatchObject({ setRateLimits: true, setRateLimitCeiling: true, manageBudgetAlerts: true });
     }
   });
 });

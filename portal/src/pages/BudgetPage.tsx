@@ -8,6 +8,7 @@ import { ErrorMessage, Field, Loading, Meter, Notice, PageHeader, Section, Stat 
 import { describeBudget, formatDateTime, formatNumber, formatPercent, formatTokenAmount, formatTokens, parseTokenAmount } from "../lib/format";
 import { useAsync } from "../lib/useAsync";
 import { validateBudgetInput } from "../lib/validation";
+import { BudgetAlertsSection } from "./BudgetAlertsSection";
 import { RateLimitsSection } from "./RateLimitsSection";
 
 /** What the typed amount means, as the API will read it. */
@@ -151,6 +152,8 @@ export function BudgetPage({ orgId }: { orgId: string }) {
           </Section>
           {/* after the budget's form (it loads on its own): the budget stays the page's first field */}
           <RateLimitsSection orgId={orgId} canSet={Boolean(perms?.setRateLimits)} canSetCeiling={Boolean(perms?.setRateLimitCeiling)} />
+          {/* below the rate limits; Org Admins and System Admins only (Org Users get 403) */}
+          {perms?.manageBudgetAlerts && <BudgetAlertsSection orgId={orgId} />}
         </>
       )}
     </>
