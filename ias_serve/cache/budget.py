@@ -296,10 +296,18 @@ class BudgetStore:
             if r.rate is None or r.rate_keys is None:
                 await self._adjust(keys=[counter], args=[delta, self.counter_ttl_s])
             else:  # also give back the unused tokens of the TPM windows and the concurrency slot
-                k = r.rate_keys
+                k, lim = r.rate_keys, r.rate
                 await self._release(
-                    keys=[counter, k[1], k[4], k[2], k[5]],
-                    args=[delta, self.counter_ttl_s, r.member, r.rate.key_tpm, r.rate.org_tpm],
+                    keys=[counter, k[0], k[2], k[1], k[3]],
+                    args=[
+                        delta,
+                        self.counter_ttl_s,
+                        r.member,
+                        lim.key_rpm,
+                        lim.key_tpm,
+                        lim.org_rpm,
+                        lim.org_tpm,
+                    ],
                 )
         except Exception as exc:
             self.metrics.settle_failures.inc()

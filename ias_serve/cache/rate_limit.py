@@ -3,7 +3,7 @@
 Three limits per scope (key, org), each optional (``0``/None: none):
 
 * requests per minute and tokens per minute: **token buckets** (capacity = the limit, refilled
-  at ``limit / 60`` per second), one hash ``{v: level, t: ms}`` per bucket. A burst gets
+  at ``limit / 60`` per second), both of a scope in one hash ``{r, t: levels, ts: ms}``. A burst gets
   exactly the capacity: 100 concurrent requests against 10 RPM → 10 served. Tokens are the
   request's *reservation* (prompt + the most it may generate); settlement gives back
   ``reserved − actual``, so the window ends up charged with what was really used.
@@ -28,11 +28,12 @@ from typing import Any, Final
 from ias_serve.domain.admission import duration_text
 from ias_serve.errors import RateLimited
 
-# KEYS: 1 budget counter, 2 budget limit, 3-5 key {requests, tokens, concurrency},
-#       6-8 org {requests, tokens, concurrency}
+# KEYS: 1 budget counter, 2 budget limit, 3 key buckets, 4 key in-flight set,
+#       5 org buckets, 6 org in-flight set
 # ARGV: 1 tokens, 2 counter ttl (s), 3 limit to store ('' = none), 4 limit ttl (ms),
 #       5 member (usage id), 6 concurrency lease (ms), 7-9 key rpm/tpm/concurrency,
 #       10-12 org rpm/tpm/concurrency (0 = no limit), 13 '1' = dry run (check, change nothing)
+# A scope's buckets are one hash {r: requests level, t: tokens level, ts: ms of both levels}.
 # → {status, used, limit, failed scope, retry ms, requests limit, requests remaining,
 #    requests reset ms, tokens limit, tokens remaining, tokens reset ms}
 #    status 1 admitted, 0 over budget, -1 budget limit unknown (nothing done), 2 rate limited
@@ -49,48 +50,50 @@ local used = tonumber(redis.call('GET', KEYS[1]) or '0')
 if limit >= 0 and used + tokens > limit then return {0, used, limit} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function level(key, cap)
-  local b = redis.call('HMGET', key, 'v', 't')
-  if not b[1] then return cap end
-  local v = tonumber(b[1]) + (now - tonumber(b[2])) * cap / 60000
-  if v > cap then return cap end
-  return v
-end
 local levels = {}
 local rpm_best, tpm_best = nil, nil
 for s = 0, 1 do
-  local base = 3 + 3 * s
   local rpm, tpm, conc = tonumber(ARGV[7 + 3 * s]), tonumber(ARGV[8 + 3 * s]), tonumber(ARGV[9 + 3 * s])
-  if rpm > 0 then
-    local v = level(KEYS[base], rpm)
-    if v < 1 then return {2, used, limit, 1 + 3 * s, math.ceil((1 - v) * 60000 / rpm)} end
-    levels[base] = v - 1
-    if not rpm_best or v - 1 < rpm_best[2] then rpm_best = {rpm, v - 1} end
+  if rpm > 0 or tpm > 0 then
+    local b = redis.call('HMGET', KEYS[3 + 2 * s], 'r', 't', 'ts')
+    local elapsed = b[3] and (now - tonumber(b[3])) or 0
+    local r, tk = false, false
+    if rpm > 0 then
+      r = rpm
+      if b[1] then r = math.min(rpm, tonumber(b[1]) + elapsed * rpm / 60000) end
+      if r < 1 then return {2, used, limit, 1 + 3 * s, math.ceil((1 - r) * 60000 / rpm)} end
+      r = r - 1
+      if not rpm_best or r < rpm_best[2] then rpm_best = {rpm, r} end
+    end
+    if tpm > 0 then
+      if tokens > tpm then return {2, used, limit, 2 + 3 * s, -1} end
+      tk = tpm
+      if b[2] then tk = math.min(tpm, tonumber(b[2]) + elapsed * tpm / 60000) end
+      if tk < tokens then return {2, used, limit, 2 + 3 * s, math.ceil((tokens - tk) * 60000 / tpm)} end
+      tk = tk - tokens
+      if not tpm_best or tk < tpm_best[2] then tpm_best = {tpm, tk} end
+    end
+    levels[s] = {r, tk}
   end
-  if tpm > 0 then
-    if tokens > tpm then return {2, used, limit, 2 + 3 * s, -1} end
-    local v = level(KEYS[base + 1], tpm)
-    if v < tokens then return {2, used, limit, 2 + 3 * s, math.ceil((tokens - v) * 60000 / tpm)} end
-    levels[base + 1] = v - tokens
-    if not tpm_best or v - tokens < tpm_best[2] then tpm_best = {tpm, v - tokens} end
-  end
-  if conc > 0 then
-    redis.call('ZREMRANGEBYSCORE', KEYS[base + 2], '-inf', now)
-    if redis.call('ZCARD', KEYS[base + 2]) >= conc then return {2, used, limit, 3 + 3 * s, 1000} end
+  if conc > 0 and redis.call('ZCARD', KEYS[4 + 2 * s]) >= conc then
+    redis.call('ZREMRANGEBYSCORE', KEYS[4 + 2 * s], '-inf', now)  -- slots of dead replicas
+    if redis.call('ZCARD', KEYS[4 + 2 * s]) >= conc then return {2, used, limit, 3 + 3 * s, 1000} end
   end
 end
 if ARGV[13] == '1' then return {1, used, limit} end
+local lease = tonumber(ARGV[6])
 for s = 0, 1 do
-  local base = 3 + 3 * s
-  for i = 0, 1 do
-    if levels[base + i] then
-      redis.call('HSET', KEYS[base + i], 'v', tostring(levels[base + i]), 't', now)
-      redis.call('PEXPIRE', KEYS[base + i], 61000)
-    end
+  local v = levels[s]
+  if v then
+    local h = KEYS[3 + 2 * s]
+    if v[1] and v[2] then redis.call('HSET', h, 'r', tostring(v[1]), 't', tostring(v[2]), 'ts', now)
+    elseif v[1] then redis.call('HSET', h, 'r', tostring(v[1]), 'ts', now)
+    else redis.call('HSET', h, 't', tostring(v[2]), 'ts', now) end
+    redis.call('PEXPIRE', h, 61000)
   end
   if tonumber(ARGV[9 + 3 * s]) > 0 then
-    redis.call('ZADD', KEYS[base + 2], now + tonumber(ARGV[6]), ARGV[5])
-    redis.call('PEXPIRE', KEYS[base + 2], tonumber(ARGV[6]) + 1000)
+    redis.call('ZADD', KEYS[4 + 2 * s], now + lease, ARGV[5])
+    redis.call('PEXPIRE', KEYS[4 + 2 * s], lease + 1000)
   end
 end
 used = redis.call('INCRBY', KEYS[1], tokens)
@@ -107,9 +110,8 @@ end
 return out
 """
 
-# KEYS: 1 budget counter, 2 key tokens bucket, 3 org tokens bucket, 4 key concurrency,
-#       5 org concurrency
-# ARGV: 1 delta (actual − reserved), 2 counter ttl (s), 3 member, 4 key tpm, 5 org tpm
+# KEYS: 1 budget counter, 2 key buckets, 3 org buckets, 4 key in-flight set, 5 org in-flight set
+# ARGV: 1 delta (actual − reserved), 2 counter ttl (s), 3 member, 4-5 key rpm/tpm, 6-7 org rpm/tpm
 # → the month's new count (never below 0)
 RELEASE: Final = """
 local used = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -119,17 +121,23 @@ if used < 0 then
 end
 if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 local delta = tonumber(ARGV[1])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 2, 3 do
-  local cap = tonumber(ARGV[2 + i])
-  if cap > 0 and delta ~= 0 then
-    local b = redis.call('HMGET', KEYS[i], 'v', 't')
-    if b[1] then
-      local v = tonumber(b[1]) + (now - tonumber(b[2])) * cap / 60000 - delta
-      if v > cap then v = cap end
-      redis.call('HSET', KEYS[i], 'v', tostring(v), 't', now)
-      redis.call('PEXPIRE', KEYS[i], 61000)
+if delta ~= 0 and (tonumber(ARGV[5]) > 0 or tonumber(ARGV[7]) > 0) then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  for s = 0, 1 do
+    local rpm, tpm = tonumber(ARGV[4 + 2 * s]), tonumber(ARGV[5 + 2 * s])
+    local h = KEYS[2 + s]
+    local b = tpm > 0 and redis.call('HMGET', h, 'r', 't', 'ts') or {false, false, false}
+    if b[2] then
+      local elapsed = now - tonumber(b[3])
+      local tk = math.min(tpm, tonumber(b[2]) + elapsed * tpm / 60000 - delta)
+      if b[1] and rpm > 0 then
+        local r = math.min(rpm, tonumber(b[1]) + elapsed * rpm / 60000)
+        redis.call('HSET', h, 'r', tostring(r), 't', tostring(tk), 'ts', now)
+      else
+        redis.call('HSET', h, 't', tostring(tk), 'ts', now)
+      end
+      redis.call('PEXPIRE', h, 61000)
     end
   end
 end
