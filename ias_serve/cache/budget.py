@@ -43,7 +43,15 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ias_serve.cache.metrics import BudgetMetrics
-from ias_serve.cache.rate_limit import ADMIT, RELEASE, RateLimitSet, RateState, rate_keys, rate_limited
+from ias_serve.cache.rate_limit import (
+    ADMIT,
+    BUDGET_CHECK,
+    RELEASE,
+    RateLimitSet,
+    RateState,
+    rate_keys,
+    rate_limited,
+)
 from ias_serve.cache.redis import REDIS_UNAVAILABLE, describe_redis_error
 from ias_serve.db.repositories.budgets import BudgetRepository
 from ias_serve.domain.budget import period_key
@@ -61,21 +69,14 @@ _PERIOD_RE: Final = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 # KEYS: month counter, limit.  ARGV: tokens, counter ttl (s)[, limit to store, limit ttl (ms)]
 # → {status, used, limit}: status 1 reserved, 0 over budget, -1 limit unknown (nothing done)
-_RESERVE: Final = """
-local limit = redis.call('GET', KEYS[2])
-if not limit then
-  if not ARGV[3] then return {-1, 0, 0} end
-  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-  limit = ARGV[3]
-end
-limit = tonumber(limit)
-local tokens = tonumber(ARGV[1])
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if limit >= 0 and used + tokens > limit then return {0, used, limit} end
+_RESERVE: Final = (
+    BUDGET_CHECK
+    + """
 used = redis.call('INCRBY', KEYS[1], tokens)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return {1, used, limit}
 """
+)
 
 # KEYS: month counter.  ARGV: delta, counter ttl (s) → the new count (never below 0)
 _ADJUST: Final = """

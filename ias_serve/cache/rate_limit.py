@@ -3,7 +3,8 @@
 Three limits per scope (key, org), each optional (``0``/None: none):
 
 * requests per minute and tokens per minute: **token buckets** (capacity = the limit, refilled
-  at ``limit / 60`` per second), both of a scope in one hash ``{r, t: levels, ts: ms}``. A burst gets
+  at ``limit / 60`` per second), both of a scope in one hash ``{r, t: levels, ts: ms}``
+  (``ias:rl:k:<key id>``, ``ias:rl:o:<org id>``: an org's is shared by all its keys). A burst gets
   exactly the capacity: 100 concurrent requests against 10 RPM → 10 served. Tokens are the
   request's *reservation* (prompt + the most it may generate); settlement gives back
   ``reserved − actual``, so the window ends up charged with what was really used.
@@ -13,8 +14,8 @@ Three limits per scope (key, org), each optional (``0``/None: none):
 
 :data:`ADMIT` checks the budget and every limit, then changes *nothing* unless all pass
 (a request refused by one limit costs no other limit anything); with the dry-run flag it only
-checks (the gateway's cheap pre-check of a large prompt, before the tokenizer runs). Time is Redis's ``TIME``:
-one clock for every gateway replica. Redis runs scripts one at a time, so limits are exact
+checks (the gateway's cheap pre-check of a large prompt, before the tokenizer runs). Time is
+Redis's ``TIME``: one clock for every gateway replica. Redis runs scripts one at a time, so limits are exact
 whatever the number of replicas (limits held in each replica's memory multiply by the
 replica count).
 """
@@ -28,6 +29,23 @@ from typing import Any, Final
 from ias_serve.domain.admission import duration_text
 from ias_serve.errors import RateLimited
 
+# The budget part of both scripts. KEYS: 1 month counter, 2 limit. ARGV: 1 tokens,
+# 3 limit to store ('' or absent: none), 4 limit ttl (ms). Returns {-1, 0, 0} when the limit is
+# unknown (nothing done) and {0, used, limit} when the tokens do not fit; else falls through
+# with `limit`, `tokens` and `used` set.
+BUDGET_CHECK: Final = """
+local limit = redis.call('GET', KEYS[2])
+if not limit then
+  if not ARGV[3] or ARGV[3] == '' then return {-1, 0, 0} end
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+  limit = ARGV[3]
+end
+limit = tonumber(limit)
+local tokens = tonumber(ARGV[1])
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if limit >= 0 and used + tokens > limit then return {0, used, limit} end
+"""
+
 # KEYS: 1 budget counter, 2 budget limit, 3 key buckets, 4 key in-flight set,
 #       5 org buckets, 6 org in-flight set
 # ARGV: 1 tokens, 2 counter ttl (s), 3 limit to store ('' = none), 4 limit ttl (ms),
@@ -37,18 +55,9 @@ from ias_serve.errors import RateLimited
 # → {status, used, limit, failed scope, retry ms, requests limit, requests remaining,
 #    requests reset ms, tokens limit, tokens remaining, tokens reset ms}
 #    status 1 admitted, 0 over budget, -1 budget limit unknown (nothing done), 2 rate limited
-ADMIT: Final = """
-local limit = redis.call('GET', KEYS[2])
-if not limit then
-  if ARGV[3] == '' then return {-1, 0, 0} end
-  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-  limit = ARGV[3]
-end
-limit = tonumber(limit)
-local tokens = tonumber(ARGV[1])
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if limit >= 0 and used + tokens > limit then return {0, used, limit} end
-local t = redis.call('TIME')
+ADMIT: Final = (
+    BUDGET_CHECK
+    + """local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local levels = {}
 local rpm_best, tpm_best = nil, nil
@@ -109,6 +118,7 @@ if tpm_best then
 end
 return out
 """
+)
 
 # KEYS: 1 budget counter, 2 key buckets, 3 org buckets, 4 key in-flight set, 5 org in-flight set
 # ARGV: 1 delta (actual − reserved), 2 counter ttl (s), 3 member, 4-5 key rpm/tpm, 6-7 org rpm/tpm
@@ -196,10 +206,10 @@ class RateLimitSet:
 
 
 def rate_keys(key_id: uuid.UUID, org_id: uuid.UUID) -> list[str]:
-    """The six keys of :data:`ADMIT` after the budget's: key then org, requests/tokens/concurrency."""
-    return [
-        f"ias:rl:{scope}:{ident}:{kind}" for scope, ident in (("k", key_id), ("o", org_id)) for kind in "rtc"
-    ]
+    """The four keys of :data:`ADMIT` after the budget's: the key's buckets and in-flight set,
+    then the org's (shared by every key of the org)."""
+    k, o = f"ias:rl:k:{key_id}", f"ias:rl:o:{org_id}"
+    return [k, k + ":c", o, o + ":c"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,3 +180,8 @@ class Cli:
 
 def file_mode(path: Path) -> int:
     return os.stat(path).st_mode & 0o777
+
+
+def tag() -> str:
+    """A short random suffix for names that must not collide between tests."""
+    return uuid.uuid4().hex[:6]

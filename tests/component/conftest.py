@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ias_serve.cache.redis import make_redis
 from ias_serve.db.engine import make_engine, make_sessionmaker
+from tests.component.cli_support import Cli, Server, ch_database, running_server
 from tests.component.mgmt_harness import Api, management_api
 from tests.support.services import OwnValkey
 
@@ -77,6 +78,25 @@ async def names(js: JetStreamContext) -> AsyncIterator[Callable[[], tuple[str, s
     for stream in made:
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(stream)
+
+
+@pytest.fixture(scope="module")
+def server(
+    database_url: str, redis_url: str, clickhouse_dsn: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """The apps the `ias-admin` tests of one module talk to (test_cli_*.py), with a ClickHouse
+    database of their own; a module may define its own ``server`` instead."""
+    with ch_database(clickhouse_dsn) as dsn:
+        with running_server(database_url, redis_url, dsn, tmp_path_factory.mktemp("home")) as s:
+            yield s
+
+
+@pytest.fixture(scope="module")
+def root(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """`ias-admin` logged in as the server's bootstrapped System Admin."""
+    cli = Cli(tmp_path_factory.mktemp("root"), server.url)
+    cli.login(server.admin_email, server.admin_password)
+    return cli
 
 
 @pytest.fixture

@@ -5,38 +5,15 @@ the exit codes of refusals, and a second ``apply`` that plans nothing."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 
 from ias_serve.protocol.management.budget_alerts import BudgetAlertsPublic, BudgetAlertsWithSecret
-from tests.component.cli_support import PASSWORD, Cli, Server, ch_database, running_server
+from tests.component.cli_support import PASSWORD, Cli, Server, tag
 
 HOOK = "https://hooks.example.com/ias"
 OTHER_HOOK = "http://alerts.example.net:8080/budget"
-
-
-@pytest.fixture(scope="module")
-def server(
-    database_url: str, redis_url: str, clickhouse_dsn: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    with ch_database(clickhouse_dsn) as dsn:
-        with running_server(database_url, redis_url, dsn, tmp_path_factory.mktemp("home")) as s:
-            yield s
-
-
-@pytest.fixture(scope="module")
-def root(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    cli = Cli(tmp_path_factory.mktemp("root"), server.url)
-    cli.login(server.admin_email, server.admin_password)
-    return cli
-
-
-def tag() -> str:
-    return uuid.uuid4().hex[:6]
 
 
 def person(server: Server, root: Cli, org: str, role: str, home: Path) -> Cli:

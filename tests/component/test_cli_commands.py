@@ -10,11 +10,8 @@ import os
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 
 from ias_serve.protocol.analytics import MyUsagePublic, OrgUsagePublic, SystemUsagePublic
@@ -26,29 +23,9 @@ from ias_serve.protocol.management.keys import KeyCreatedPublic, KeysPublic
 from ias_serve.protocol.management.members import MembersPublic
 from ias_serve.protocol.management.models import ModelPublic, ModelsPublic
 from ias_serve.protocol.management.orgs import OrgPublic, OrgsPublic
-from tests.component.cli_support import PASSWORD, Cli, Server, ch_database, file_mode, running_server
+from tests.component.cli_support import PASSWORD, Cli, Server, file_mode, tag
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def server(
-    database_url: str, redis_url: str, clickhouse_dsn: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    with ch_database(clickhouse_dsn) as dsn:
-        with running_server(database_url, redis_url, dsn, tmp_path_factory.mktemp("home")) as s:
-            yield s
-
-
-@pytest.fixture(scope="module")
-def root(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    cli = Cli(tmp_path_factory.mktemp("root"), server.url)
-    cli.login(server.admin_email, server.admin_password)
-    return cli
-
-
-def tag() -> str:
-    return uuid.uuid4().hex[:6]
 
 
 def person(server: Server, root: Cli, org: str, role: str, home: Path) -> tuple[Cli, str]:

@@ -22,17 +22,8 @@ from starlette.routing import Route
 
 from ias_serve.db.engine import make_engine, make_sessionmaker
 from ias_serve.stack.embedded import free_port
-from tests.component.cli_support import PASSWORD, Cli, Server, ch_database, running_server
+from tests.component.cli_support import PASSWORD, Cli, Server
 from tests.component.gateway_harness import new_session, serve_in_thread
-
-
-@pytest.fixture(scope="module")
-def server(
-    database_url: str, redis_url: str, clickhouse_dsn: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    with ch_database(clickhouse_dsn) as dsn:
-        with running_server(database_url, redis_url, dsn, tmp_path_factory.mktemp("home")) as s:
-            yield s
 
 
 @pytest.fixture(scope="module")

@@ -6,37 +6,14 @@ read-merge-PUT, no write when nothing changes, the exit codes of refusals, and a
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 
 from ias_serve.protocol.management.rate_limits import KeyRateLimitsPublic, OrgRateLimitsPublic
-from tests.component.cli_support import PASSWORD, Cli, Server, ch_database, running_server
+from tests.component.cli_support import PASSWORD, Cli, Server, tag
 
 UNLIMITED = {"requests_per_minute": None, "tokens_per_minute": None, "max_concurrent_requests": None}
-
-
-@pytest.fixture(scope="module")
-def server(
-    database_url: str, redis_url: str, clickhouse_dsn: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    with ch_database(clickhouse_dsn) as dsn:
-        with running_server(database_url, redis_url, dsn, tmp_path_factory.mktemp("home")) as s:
-            yield s
-
-
-@pytest.fixture(scope="module")
-def root(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    cli = Cli(tmp_path_factory.mktemp("root"), server.url)
-    cli.login(server.admin_email, server.admin_password)
-    return cli
-
-
-def tag() -> str:
-    return uuid.uuid4().hex[:6]
 
 
 def person(server: Server, root: Cli, org: str, role: str, home: Path) -> Cli:

@@ -352,6 +352,39 @@ async def test_rpm_is_exact_across_two_replicas(pair: tuple[Gateway, Gateway], d
     assert refusals >= 90  # both replicas count what they refused (other tests add theirs)
 
 
+async def test_an_org_limit_is_shared_by_all_its_keys(
+    pair: tuple[Gateway, Gateway], database_url: str
+) -> None:
+    """Org RPM 6 and concurrency 2 across three keys of one org on two replicas: 6 served in
+    all, not 6 a key; a key of another org is not held by it."""
+    from ias_serve.db.repositories import ApiKeyRepository
+    from ias_serve.domain.keys import generate_api_key
+
+    t = await make_tenant(database_url)
+    keys = [t.key]
+    engine = make_engine(database_url)
+    async with make_sessionmaker(engine)() as s, s.begin():
+        for i in range(2):
+            issued = generate_api_key()
+            await ApiKeyRepository(s).create(
+                key_hash=issued.key_hash,
+                prefix=issued.prefix,
+                user_id=t.user_id,
+                org_id=t.org_id,
+                name=f"k{i}",
+            )
+            keys.append(issued.key)
+    await engine.dispose()
+    await set_limits(database_url, t, org=RateLimits(requests_per_minute=6))
+    body = {"model": "echo-model", "messages": MSGS, "max_tokens": 2}
+    answers = await asyncio.gather(
+        *(post(pair[i % 2], keys[i % 3], "/chat/completions", body) for i in range(30))
+    )
+    assert sorted(r.status_code for r in answers).count(200) == 6
+    other = await make_tenant(database_url)
+    assert (await post(pair[0], other.key, "/chat/completions", body)).status_code == 200
+
+
 async def test_tpm_settles_to_actual_usage(gw: Gateway, database_url: str) -> None:
     t = await make_tenant(database_url)
     await set_limits(database_url, t, org=RateLimits(tokens_per_minute=1_000))
