@@ -185,3 +185,12 @@ def file_mode(path: Path) -> int:
 def tag() -> str:
     """A short random suffix for names that must not collide between tests."""
     return uuid.uuid4().hex[:6]
+
+
+def invited(server: Server, root: Cli, org: str, role: str, home: Path) -> Cli:
+    """Someone invited into ``org`` by the System Admin (``root``) who accepted through the CLI."""
+    email = f"p-{tag()}@example.com"
+    link = root.json("user", "invite", email, "--org", org, "--role", role)["link"]
+    cli = Cli(home, server.url)
+    cli.ok("invite", "accept", link, "--url", server.url, "--name", "P", "--password-stdin", input=PASSWORD)
+    return cli

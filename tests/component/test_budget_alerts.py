@@ -19,14 +19,12 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
-from aiosmtpd.controller import Controller
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 from starlette.applications import Starlette
@@ -47,24 +45,9 @@ from ias_serve.stack.embedded import free_port
 from tests.component.gateway_harness import make_tenant, running_gateway, serve_in_thread
 from tests.component.mgmt_harness import Api, User, management_api, management_settings
 from tests.component.mgmt_resources_support import error_code, last_audit_id, one_new_row
+from tests.support.smtp import Collect, smtp_server
 
 # --- a real SMTP server and a real webhook receiver ----------------------------------------------
-
-
-class Collect:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
-
-    def subjects_to(self, address: str) -> list[str]:
-        return [
-            str(message_from_bytes(m.content, policy=policy.default)["Subject"])
-            for m in self.messages
-            if address in m.rcpt_tos
-        ]
 
 
 @pytest.fixture
@@ -79,13 +62,8 @@ async def api(database_url: str, redis_url: str, tmp_path: Path) -> AsyncIterato
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Collect, int]]:
-    handler, port = Collect(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
+    with smtp_server() as running:
+        yield running
 
 
 def smtp_mailer(port: int, home: Path) -> SmtpMailer:

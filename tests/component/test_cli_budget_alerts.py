@@ -10,19 +10,10 @@ from pathlib import Path
 import yaml
 
 from ias_serve.protocol.management.budget_alerts import BudgetAlertsPublic, BudgetAlertsWithSecret
-from tests.component.cli_support import PASSWORD, Cli, Server, tag
+from tests.component.cli_support import Cli, Server, invited, tag
 
 HOOK = "https://hooks.example.com/ias"
 OTHER_HOOK = "http://alerts.example.net:8080/budget"
-
-
-def person(server: Server, root: Cli, org: str, role: str, home: Path) -> Cli:
-    """Someone invited into ``org`` by the System Admin who accepted through the CLI."""
-    email = f"p-{tag()}@example.com"
-    link = root.json("user", "invite", email, "--org", org, "--role", role)["link"]
-    cli = Cli(home, server.url)
-    cli.ok("invite", "accept", link, "--url", server.url, "--name", "P", "--password-stdin", input=PASSWORD)
-    return cli
 
 
 def writes(root: Cli, org: str) -> int:
@@ -140,9 +131,9 @@ def test_refusals_and_bad_values(server: Server, root: Cli, tmp_path: Path) -> N
     assert writes(root, org) == before
 
     # an Org Admin reads and sets the org's alerts; an Org User neither (403)
-    admin = person(server, root, org, "org_admin", tmp_path / "admin")
+    admin = invited(server, root, org, "org_admin", tmp_path / "admin")
     assert admin.json("budget", "alerts", "set", org, "--thresholds", "75,95")["thresholds"] == [75, 95]
-    user = person(server, root, org, "org_user", tmp_path / "user")
+    user = invited(server, root, org, "org_user", tmp_path / "user")
     user.fails(1, "budget", "alerts", "show", org, code="permission_denied")
     user.fails(1, "budget", "alerts", "set", org, "--thresholds", "10", code="permission_denied")
     assert root.json("budget", "alerts", "show", org)["thresholds"] == [75, 95]
@@ -240,11 +231,11 @@ def test_apply_refuses_bad_budget_alerts_before_any_request(
 
     # an Org Admin applies the org's alerts; an Org User cannot read them (403, exit 1)
     root.json("org", "create", org)
-    admin = person(server, root, org, "org_admin", tmp_path / "admin")
+    admin = invited(server, root, org, "org_admin", tmp_path / "admin")
     path.write_text(yaml.safe_dump({"orgs": [{"name": org, "budget_alerts": {"thresholds": [60]}}]}))
     assert admin.json("apply", "-f", str(path))["changes"] == 1
     assert admin.json("apply", "-f", str(path))["changes"] == 0
-    user = person(server, root, org, "org_user", tmp_path / "user")
+    user = invited(server, root, org, "org_user", tmp_path / "user")
     path.write_text(yaml.safe_dump({"orgs": [{"name": org, "budget_alerts": {"thresholds": [70]}}]}))
     user.fails(1, "apply", "-f", str(path), code="permission_denied")
     assert root.json("budget", "alerts", "show", org)["thresholds"] == [60]

@@ -11,18 +11,9 @@ from pathlib import Path
 import yaml
 
 from ias_serve.protocol.management.rate_limits import KeyRateLimitsPublic, OrgRateLimitsPublic
-from tests.component.cli_support import PASSWORD, Cli, Server, tag
+from tests.component.cli_support import Cli, Server, invited, tag
 
 UNLIMITED = {"requests_per_minute": None, "tokens_per_minute": None, "max_concurrent_requests": None}
-
-
-def person(server: Server, root: Cli, org: str, role: str, home: Path) -> Cli:
-    """Someone invited into ``org`` by the System Admin who accepted through the CLI."""
-    email = f"p-{tag()}@example.com"
-    link = root.json("user", "invite", email, "--org", org, "--role", role)["link"]
-    cli = Cli(home, server.url)
-    cli.ok("invite", "accept", link, "--url", server.url, "--name", "P", "--password-stdin", input=PASSWORD)
-    return cli
 
 
 def audited(root: Cli, org: str) -> int:
@@ -97,10 +88,10 @@ def test_refusals_and_bad_values(server: Server, root: Cli, tmp_path: Path) -> N
     root.fails(1, "limits", "show", f"nope-{tag()}", code="org_not_found")
 
     # an Org Admin sets the org's limits but not the ceiling; an Org User neither
-    admin = person(server, root, org, "org_admin", tmp_path / "admin")
+    admin = invited(server, root, org, "org_admin", tmp_path / "admin")
     assert admin.json("limits", "set", org, "--rpm", "50")["limits"]["requests_per_minute"] == 50
     admin.fails(1, "limits", "ceiling", org, "--rpm", "1000", code="permission_denied")
-    user = person(server, root, org, "org_user", tmp_path / "user")
+    user = invited(server, root, org, "org_user", tmp_path / "user")
     assert user.json("limits", "show", org)["limits"]["requests_per_minute"] == 50  # members read them
     user.fails(1, "limits", "set", org, "--rpm", "10", code="permission_denied")
 
@@ -108,7 +99,7 @@ def test_refusals_and_bad_values(server: Server, root: Cli, tmp_path: Path) -> N
 def test_key_limits(server: Server, root: Cli, tmp_path: Path) -> None:
     org = f"rl-key-{tag()}"
     root.json("org", "create", org)
-    admin = person(server, root, org, "org_admin", tmp_path / "admin")
+    admin = invited(server, root, org, "org_admin", tmp_path / "admin")
     key = admin.json("key", "create", "--name", "ci")
 
     shown = admin.json("limits", "show", org, "--key", "ci")  # by name
@@ -212,7 +203,7 @@ def test_apply_refuses_bad_rate_limits_before_any_request(server: Server, root: 
 
     # the ceiling needs a System Admin: refused before anything is read or planned
     root.json("org", "create", org)
-    admin = person(server, root, org, "org_admin", tmp_path / "admin")
+    admin = invited(server, root, org, "org_admin", tmp_path / "admin")
     path.write_text(
         yaml.safe_dump({"orgs": [{"name": org, "rate_limit_ceiling": {"requests_per_minute": 5}}]})
     )

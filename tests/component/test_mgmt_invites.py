@@ -12,38 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from ias_serve.db.repositories import MembershipRepository, UserRepository
 from ias_serve.domain.roles import OrgRole, Status
 from ias_serve.domain.tokens import SESSION_COOKIE
 from ias_serve.services.management.mail import SmtpMailer
-from ias_serve.stack.embedded import free_port
 from tests.component.identity_helpers import Identity, assert_no_secrets, error, identity_api
 from tests.component.mgmt_harness import PASSWORD, User
+from tests.support.smtp import Collect, smtp_server
 
 NEW_PW = "grace's own passphrase 1906"
 LINK_RE = re.compile(r"(http://portal\.test/invite/(iasi_[A-Za-z0-9_-]+))")
 
 
-class Collect:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Collect, int]]:
-    handler, port = Collect(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
+    with smtp_server() as running:
+        yield running
 
 
 @pytest.fixture

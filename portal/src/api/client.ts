@@ -197,3 +197,22 @@ export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+/** The field a refusal names, among `fields`: in its details (`field`, `param`, a validation
+ * `loc`), else the first field its message mentions. */
+export function failedField<F extends string>(e: unknown, fields: readonly F[]): F | undefined {
+  const isField = (v: unknown): v is F => fields.includes(v as F);
+  if (e instanceof ApiError) {
+    const details = e.details;
+    const entries: unknown[] = Array.isArray(details) ? details : details && typeof details === "object" ? [details] : [];
+    for (const d of entries) {
+      if (!d || typeof d !== "object") continue;
+      const rec = d as { field?: unknown; param?: unknown; loc?: unknown };
+      const loc = Array.isArray(rec.loc) ? rec.loc : [];
+      const field = [rec.field, rec.param, ...loc].find(isField);
+      if (field) return field;
+    }
+  }
+  const message = errorMessage(e);
+  return fields.find((f) => message.includes(f));
+}

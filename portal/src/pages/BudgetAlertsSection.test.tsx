@@ -2,6 +2,7 @@ import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../api/client";
+import { type Call, fakeApi, json } from "../test/fakeApi";
 import type { BudgetAlertPublic, BudgetAlertsPublic, MePublic } from "../api/types";
 import { AuthProvider } from "../auth/AuthContext";
 import { OrgDirectoryProvider } from "../components/OrgDirectory";
@@ -42,27 +43,11 @@ function settings(over: Partial<BudgetAlertsPublic> = {}): BudgetAlertsPublic {
   };
 }
 
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
-
-type Call = { method: string; path: string; body: unknown };
 let calls: Call[];
 let answers: Record<string, () => Response>;
 
 beforeEach(() => {
-  calls = [];
-  answers = { [`GET ${PATH}`]: () => json(200, settings()) };
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
-      const url = new URL(String(input), "http://portal.test");
-      const method = init.method ?? "GET";
-      calls.push({ method, path: url.pathname, body: init.body ? JSON.parse(String(init.body)) : undefined });
-      const answer = answers[`${method} ${url.pathname}`];
-      return answer ? answer() : json(404, { error: { code: "not_found", message: `no mock for ${url.pathname}` } });
-    }),
-  );
+  ({ calls, answers } = fakeApi({ [`GET ${PATH}`]: () => json(200, settings()) }));
 });
 
 afterEach(() => {

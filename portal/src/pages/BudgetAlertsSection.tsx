@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { ApiError, errorMessage } from "../api/client";
+import { errorMessage, failedField } from "../api/client";
 import { getBudgetAlerts, setBudgetAlerts } from "../api/endpoints";
 import type { BudgetAlertPublic, BudgetAlertsPublic, BudgetAlertsUpdated, BudgetAlertsWrite } from "../api/types";
 import { ConfirmButton, CopyButton, Empty, ErrorMessage, Field, Loading, Notice, Section, StatusBadge } from "../components/ui";
@@ -52,25 +52,10 @@ export interface AlertFailure {
 }
 
 const ALERT_FIELDS: AlertField[] = ["thresholds", "webhook_url"];
-const isAlertField = (v: unknown): v is AlertField => ALERT_FIELDS.includes(v as AlertField);
 
 /** The setting a refusal names: in its details (`field`, `param`, a validation `loc`) or its message. */
 export function budgetAlertFailure(e: unknown): AlertFailure {
-  const message = errorMessage(e);
-  let field: AlertField | undefined;
-  if (e instanceof ApiError) {
-    const details = e.details;
-    const entries: unknown[] = Array.isArray(details) ? details : details && typeof details === "object" ? [details] : [];
-    for (const d of entries) {
-      if (!d || typeof d !== "object") continue;
-      const rec = d as { field?: unknown; param?: unknown; loc?: unknown };
-      const loc = Array.isArray(rec.loc) ? rec.loc : [];
-      field = [rec.field, rec.param, ...loc].find(isAlertField);
-      if (field) break;
-    }
-  }
-  field ??= ALERT_FIELDS.find((f) => message.includes(f));
-  return { field, message };
+  return { field: failedField(e, ALERT_FIELDS), message: errorMessage(e) };
 }
 
 type Errors = Partial<Record<AlertField, string>>;

@@ -2,6 +2,7 @@ import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError } from "../api/client";
+import { type Call, fakeApi, json } from "../test/fakeApi";
 import type { OrgRateLimitsPublic, RateLimitValues } from "../api/types";
 import { parseLimitInput, rateLimitFailure, RateLimitsForm, RateLimitsSection } from "./RateLimitsSection";
 
@@ -21,27 +22,11 @@ function limits(over: Partial<OrgRateLimitsPublic> = {}): OrgRateLimitsPublic {
   };
 }
 
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}
-
-type Call = { method: string; path: string; body: unknown };
 let calls: Call[];
 let answers: Record<string, () => Response>;
 
 beforeEach(() => {
-  calls = [];
-  answers = { [`GET ${PATH}`]: () => json(200, limits()) };
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
-      const url = new URL(String(input), "http://portal.test");
-      const method = init.method ?? "GET";
-      calls.push({ method, path: url.pathname, body: init.body ? JSON.parse(String(init.body)) : undefined });
-      const answer = answers[`${method} ${url.pathname}`];
-      return answer ? answer() : json(404, { error: { code: "not_found", message: `no mock for ${url.pathname}` } });
-    }),
-  );
+  ({ calls, answers } = fakeApi({ [`GET ${PATH}`]: () => json(200, limits()) }));
 });
 
 afterEach(() => {

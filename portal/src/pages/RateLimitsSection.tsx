@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import { ApiError, errorMessage } from "../api/client";
+import { errorMessage, failedField } from "../api/client";
 import { getOrgRateLimits, setOrgRateLimitCeiling, setOrgRateLimits } from "../api/endpoints";
 import type { OrgRateLimitsPublic, RateLimitField, RateLimitValues } from "../api/types";
 import { ErrorMessage, Field, Loading, Notice, Section } from "../components/ui";
@@ -43,25 +43,9 @@ export interface RateLimitFailure {
   message: string;
 }
 
-const isField = (v: unknown): v is RateLimitField => RATE_LIMIT_FIELDS.some((f) => f.field === v);
-
 /** The field a refusal names: in its details (`field`, `param`, a validation `loc`) or its message. */
 export function rateLimitFailure(e: unknown): RateLimitFailure {
-  const message = errorMessage(e);
-  let field: RateLimitField | undefined;
-  if (e instanceof ApiError) {
-    const details = e.details;
-    const entries: unknown[] = Array.isArray(details) ? details : details && typeof details === "object" ? [details] : [];
-    for (const d of entries) {
-      if (!d || typeof d !== "object") continue;
-      const rec = d as { field?: unknown; param?: unknown; loc?: unknown };
-      const loc = Array.isArray(rec.loc) ? rec.loc : [];
-      field = [rec.field, rec.param, ...loc].find(isField);
-      if (field) break;
-    }
-  }
-  field ??= RATE_LIMIT_FIELDS.map((f) => f.field).find((f) => message.includes(f));
-  return { field, message };
+  return { field: failedField(e, RATE_LIMIT_FIELDS.map((f) => f.field)), message: errorMessage(e) };
 }
 
 type Errors = Partial<Record<RateLimitField, string>>;
